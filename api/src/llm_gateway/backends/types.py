@@ -1,0 +1,93 @@
+"""Plain data crossing the backend boundary: what to generate, and what came out.
+
+Deliberately free of pydantic and HTTP so that a user's own backend class, an upstream
+pass-through and a batching engine can all speak it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message, content already flattened to text."""
+
+    role: str
+    content: str
+    name: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One choice to generate: a chat (`messages`) or a raw text `prompt`, never both."""
+
+    messages: tuple[Message, ...] | None = None
+    prompt: str | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[int, float] = field(default_factory=dict)
+    logprobs: int | None = None
+    """None: no logprobs. 0..20: logprob of each token plus that many alternatives."""
+    response_format: Literal["text", "json_object", "json_schema"] = "text"
+    json_schema: dict[str, Any] | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str = "auto"
+    """'none', 'auto', 'required', or the name of the one function that must be called."""
+    choice_index: int = 0
+    """Which of the `n` choices this is; backends use it to vary unseeded output."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    bytes: list[int] | None
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A fragment of a tool call: id and name come first, then argument pieces."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True)
+class Delta:
+    """What a backend yields. The last delta of a choice has `finish_reason` set and
+    carries the token counts for that choice."""
+
+    text: str = ""
+    tool_calls: list[ToolCallDelta] | None = None
+    logprobs: list[TokenLogprob] | None = None
+    finish_reason: FinishReason | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None

@@ -1,0 +1,115 @@
+"""Settings: one class, read from the environment and `.env`, validated at start-up.
+
+Environment variables win over `.env`, so `MODEL_BACKEND=mock PORT=9000 make serve` works.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the api service. Names match the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=os.environ.get("ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        protected_namespaces=(),
+    )
+
+    # --- models -------------------------------------------------------------------------
+    model_backend: str = Field(
+        "mock",
+        description="mock | llama | package.module:ClassName (your own Backend subclass)",
+    )
+    model_id: str = Field("smollm2-135m-instruct", min_length=1, max_length=256)
+    model_aliases: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    model_owned_by: str = "llm-gateway"
+
+    # mock backend
+    mock_ttft_ms: float = Field(0.0, ge=0, le=600_000)
+    mock_token_ms: float = Field(0.0, ge=0, le=60_000)
+    mock_seed: int = 0
+    mock_max_tokens: int = Field(64, ge=1, le=1_000_000)
+
+    # llama backend
+    model_path: str = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    n_ctx: int = Field(2048, ge=64, le=1_048_576)
+    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=1024)
+    n_batch: int = Field(256, ge=1, le=65_536)
+
+    # --- server -------------------------------------------------------------------------
+    host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    port: int = Field(8001, ge=1, le=65_535)
+    workers: int = Field(1, ge=1, le=64)
+    timeout_graceful_shutdown: int = Field(30, ge=1, le=3600)
+    keepalive: int = Field(75, ge=1, le=3600)
+
+    # --- limits -------------------------------------------------------------------------
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
+    max_n: int = Field(8, ge=1, le=128)
+    max_concurrent: int = Field(0, ge=0, le=10_000, description="0: the backend's own choice")
+    max_queue: int = Field(64, ge=0, le=100_000)
+    queue_timeout: float = Field(30.0, gt=0, le=3600)
+
+    # --- observability ------------------------------------------------------------------
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_content: bool = False
+
+    @field_validator("model_aliases", "host", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("model_backend")
+    @classmethod
+    def _backend_name(cls, value: str) -> str:
+        value = value.strip()
+        if value in {"mock", "llama"} or (":" in value and all(value.split(":", 1))):
+            return value
+        raise ValueError(
+            "must be 'mock', 'llama' or 'package.module:ClassName' for your own backend class"
+        )
+
+    @model_validator(mode="after")
+    def _hosts_present(self) -> Settings:
+        if not self.host:
+            raise ValueError("HOST must name at least one address to listen on")
+        return self
+
+    @property
+    def served_model_ids(self) -> list[str]:
+        """The primary id first, then aliases, without duplicates."""
+        seen: dict[str, None] = {self.model_id: None}
+        for alias in self.model_aliases:
+            seen.setdefault(alias, None)
+        return list(seen)
+
+
+class SettingsError(SystemExit):
+    """Raised at start-up with a message an operator can act on."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings or exit with one readable line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = ["invalid configuration:"]
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer and break streaming)."""

@@ -1,0 +1,1 @@
+"""Pydantic models and typed dicts mirroring the OpenAI spec (requests, responses, chunks)."""

@@ -1,0 +1,24 @@
+"""`POST /v1/completions` (legacy text completions) request model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from .common import SamplingFields
+
+DEFAULT_COMPLETION_TOKENS = 16  # the OpenAI default for this endpoint
+
+
+class CompletionRequest(SamplingFields):
+    prompt: str | Annotated[list[str], Field(min_length=1)]
+    max_tokens: Annotated[int, Field(ge=0)] | None = DEFAULT_COMPLETION_TOKENS
+    echo: bool | None = False
+    suffix: str | None = None
+    best_of: Annotated[int, Field(ge=1, le=20)] | None = None
+    logprobs: Annotated[int, Field(ge=0, le=5)] | None = None
+
+    @property
+    def prompts(self) -> list[str]:
+        return [self.prompt] if isinstance(self.prompt, str) else list(self.prompt)

@@ -1,0 +1,1 @@
+"""HTTP endpoints. Thin: parse once, call the service, pick streaming or JSON."""

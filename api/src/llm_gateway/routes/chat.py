@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ..protocol.chat import ChatCompletionRequest
+from ..service import CompletionService
+from ..service.render_chat import chat_body, chat_sse
+from ..service.sse import guard_stream
+from .parsing import parse_body
+from .responses import respond
+
+router = APIRouter()
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    req = await parse_body(request, ChatCompletionRequest)
+    service: CompletionService = request.app.state.service
+    generation = service.chat(req)
+    return await respond(
+        request,
+        generation,
+        stream=bool(req.stream),
+        encode=lambda: guard_stream(chat_sse(generation, req.include_usage)),
+        fold=lambda: chat_body(generation),
+    )

@@ -1,0 +1,62 @@
+"""Body → request model, with every failure turned into a 400 that names the field."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from ..errors import InvalidRequest
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# Location parts pydantic adds for union members and validators; not field names.
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "literal"}
+
+
+def param_path(loc: tuple[int | str, ...]) -> str | None:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        if part in _TYPE_TAGS or any(c in part for c in "[(-") or part.startswith("is-instance"):
+            break
+        out += f".{part}" if out else part
+    return out or None
+
+
+def _message(error: dict[str, Any], param: str | None) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return f"Missing required parameter: '{param}'."
+    msg = str(error["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if param is None:
+        return msg
+    return f"Invalid value for '{param}': {msg}."
+
+
+async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
+    body = await request.body()
+    return parse_json(body, model)
+
+
+def parse_json(body: bytes, model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        if first["type"] == "json_invalid" or (first["type"] == "json_type" and not first["loc"]):
+            raise InvalidRequest(
+                "We could not parse the JSON body of your request. (HINT: This likely means "
+                "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
+                "payload, but what was sent was not valid JSON.)",
+            ) from None
+        if first["type"] in {"model_type", "model_attributes_type"} and not first["loc"]:
+            raise InvalidRequest("The request body must be a JSON object.") from None
+        param = param_path(tuple(first["loc"]))
+        raise InvalidRequest(_message(dict(first), param), param=param) from None

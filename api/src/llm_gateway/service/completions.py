@@ -1,0 +1,171 @@
+"""Turn a validated API request into a `Generation` on the right backend."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from ..backends import GenerationRequest, Message, ToolSpec
+from ..errors import InvalidRequest, ServiceUnavailable
+from ..protocol.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
+from ..protocol.common import SamplingFields
+from ..protocol.completions import CompletionRequest
+from .generation import Generation, GenerationStats
+from .registry import ModelRegistry, ServedModel
+from .slots import Slots
+
+# Fields the service itself handles for every backend.
+HANDLED_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "prompt",
+        "stream",
+        "stream_options",
+        "n",
+        "stop",
+        "max_tokens",
+        "max_completion_tokens",
+        "user",
+        "echo",
+    }
+)
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def _header_safe(name: str) -> str:
+    return _SAFE_NAME.sub("_", name)[:64]
+
+
+def _message(message: ChatMessage) -> Message:
+    role = "tool" if message.role == "function" else message.role
+    return Message(
+        role=role,
+        content=message.text(),
+        name=message.name,
+        tool_calls=tuple(call.model_dump() for call in message.tool_calls or ()),
+        tool_call_id=message.tool_call_id,
+    )
+
+
+def _sampling(req: SamplingFields) -> dict[str, Any]:
+    return {
+        "stop": tuple(req.stop_list),
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "seed": req.seed,
+        "presence_penalty": req.presence_penalty,
+        "frequency_penalty": req.frequency_penalty,
+        "logit_bias": {int(k): v for k, v in (req.logit_bias or {}).items()},
+    }
+
+
+class CompletionService:
+    def __init__(self, registry: ModelRegistry, slots: Slots, max_n: int) -> None:
+        self.registry = registry
+        self.slots = slots
+        self.max_n = max_n
+
+    def _resolve(self, req: SamplingFields) -> ServedModel:
+        served = self.registry.get(req.model)
+        if not served.backend.ready:
+            raise ServiceUnavailable(f"The model '{req.model}' is still loading; retry shortly.")
+        n = req.n or 1
+        if n > self.max_n:
+            raise InvalidRequest(f"'n' must be at most {self.max_n} on this server.", param="n")
+        return served
+
+    def _stats(self, req: SamplingFields, served: ServedModel, choices: int) -> GenerationStats:
+        honoured = HANDLED_FIELDS | served.backend.supported_params
+        ignored = sorted(_header_safe(f) for f in req.given_fields() - honoured)
+        return GenerationStats(
+            model=served.id,
+            backend=served.backend.name,
+            choices=choices,
+            ignored_params=ignored,
+        )
+
+    def chat(self, req: ChatCompletionRequest) -> Generation:
+        served = self._resolve(req)
+        if not served.backend.supports_chat:
+            raise InvalidRequest(
+                f"The model '{req.model}' does not support chat completions.", param="model"
+            )
+        for i, message in enumerate(req.messages):
+            if kinds := message.non_text_part_types():
+                raise InvalidRequest(
+                    f"This model accepts only text content; got a '{kinds[0]}' part.",
+                    param=f"messages[{i}].content",
+                )
+        tool_choice = "none" if not req.tools else "auto"
+        if isinstance(req.tool_choice, NamedToolChoice):
+            tool_choice = req.tool_choice.function.name
+        elif req.tool_choice is not None:
+            tool_choice = req.tool_choice
+        response_format = req.response_format.type if req.response_format else "text"
+        schema = None
+        if req.response_format and req.response_format.json_schema:
+            schema = req.response_format.json_schema.schema_ or {}
+        base = GenerationRequest(
+            messages=tuple(_message(m) for m in req.messages),
+            max_tokens=req.token_limit,
+            logprobs=(req.top_logprobs or 0) if req.logprobs else None,
+            response_format=response_format,
+            json_schema=schema,
+            tools=tuple(
+                ToolSpec(t.function.name, t.function.description, t.function.parameters)
+                for t in req.tools or ()
+            ),
+            tool_choice=tool_choice,
+            **_sampling(req),
+        )
+        n = req.n or 1
+        requests = [_with_choice(base, i) for i in range(n)]
+        return Generation(
+            id_prefix="chatcmpl",
+            model=req.model,
+            backend=served.backend,
+            requests=requests,
+            prompt_group_size=n,
+            slots=self.slots,
+            stats=self._stats(req, served, n),
+        )
+
+    def complete(self, req: CompletionRequest) -> Generation:
+        served = self._resolve(req)
+        if not served.backend.supports_completions:
+            raise InvalidRequest(
+                f"The model '{req.model}' does not support text completions.", param="model"
+            )
+        n = req.n or 1
+        sampling = _sampling(req)
+        requests = [
+            GenerationRequest(
+                prompt=prompt,
+                max_tokens=req.max_tokens,
+                logprobs=req.logprobs,
+                choice_index=i,
+                **sampling,
+            )
+            for prompt in req.prompts
+            for i in range(n)
+        ]
+        if len(requests) > self.max_n * 4:
+            raise InvalidRequest(
+                f"len(prompt) * n must be at most {self.max_n * 4} on this server.",
+                param="prompt",
+            )
+        return Generation(
+            id_prefix="cmpl",
+            model=req.model,
+            backend=served.backend,
+            requests=requests,
+            prompt_group_size=n,
+            slots=self.slots,
+            stats=self._stats(req, served, len(requests)),
+        )
+
+
+def _with_choice(base: GenerationRequest, index: int) -> GenerationRequest:
+    return base if index == 0 else replace(base, choice_index=index)

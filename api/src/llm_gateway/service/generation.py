@@ -1,0 +1,137 @@
+"""One API call's generation: its choices, pulled from a backend as a single event stream.
+
+Both renderings (SSE chunks and the folded JSON body) consume `events()`, so streaming and
+non-streaming share every line up to the encoder or folder.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from ..backends import Backend, Delta, GenerationRequest
+from .slots import Slots
+
+Event = tuple[int, Delta]
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    """What observability reads once the response has finished."""
+
+    model: str
+    backend: str
+    choices: int
+    queue_wait: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reasons: list[str] = field(default_factory=list)
+    ignored_params: list[str] = field(default_factory=list)
+    disconnected: bool = False
+    error_type: str | None = None
+
+    @property
+    def ttft(self) -> float | None:
+        if self.first_token_at is None:
+            return None
+        return self.first_token_at - self.started
+
+
+class Generation:
+    """`start()` takes a slot and waits for the first event, so that errors raised before
+    any output (bad model, context too long, queue full) become plain HTTP errors.
+    `events()` then yields `(choice_index, delta)` until every choice has finished."""
+
+    def __init__(
+        self,
+        *,
+        id_prefix: str,
+        model: str,
+        backend: Backend,
+        requests: list[GenerationRequest],
+        prompt_group_size: int,
+        slots: Slots,
+        stats: GenerationStats,
+    ) -> None:
+        self.id = f"{id_prefix}-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+        self.backend = backend
+        self.requests = requests
+        self.stats = stats
+        self._group_size = prompt_group_size
+        self._slots = slots
+        self._has_slot = False
+        self._first: Event | None = None
+        self._iterator: AsyncIterator[Event] | None = None
+        self._prompt_tokens: dict[int, int] = {}
+
+    async def start(self) -> None:
+        self.stats.queue_wait = await self._slots.acquire()
+        self._has_slot = True
+        self.stats.started = time.perf_counter()
+        try:
+            self._iterator = self._run()
+            self._first = await anext(self._iterator)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def events(self) -> AsyncIterator[Event]:
+        assert self._iterator is not None, "start() first"
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield first
+            async for event in self._iterator:
+                yield event
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the backend and free the slot; safe to call more than once."""
+        iterator, self._iterator = self._iterator, None
+        try:
+            if iterator is not None:
+                await iterator.aclose()  # type: ignore[attr-defined]
+        finally:
+            if self._has_slot:
+                self._has_slot = False
+                self._slots.release()
+                if self.stats.finished_at is None:
+                    self.stats.finished_at = time.perf_counter()
+
+    async def _run(self) -> AsyncIterator[Event]:
+        stats = self.stats
+        for index, request in enumerate(self.requests):
+            async with aclosing(self.backend.stream(request)) as deltas:  # type: ignore[type-var]
+                async for delta in deltas:
+                    if stats.first_token_at is None:
+                        stats.first_token_at = time.perf_counter()
+                    if delta.finish_reason is not None:
+                        self._account(index, delta)
+                    yield index, delta
+        stats.finished_at = time.perf_counter()
+
+    def _account(self, index: int, delta: Delta) -> None:
+        stats = self.stats
+        group = index // self._group_size
+        if delta.prompt_tokens is not None and group not in self._prompt_tokens:
+            self._prompt_tokens[group] = delta.prompt_tokens
+            stats.prompt_tokens += delta.prompt_tokens
+        stats.completion_tokens += delta.completion_tokens or 0
+        stats.finish_reasons.append(delta.finish_reason or "stop")
+
+    def usage(self) -> dict[str, int]:
+        stats = self.stats
+        return {
+            "prompt_tokens": stats.prompt_tokens,
+            "completion_tokens": stats.completion_tokens,
+            "total_tokens": stats.prompt_tokens + stats.completion_tokens,
+        }

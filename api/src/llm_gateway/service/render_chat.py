@@ -1,0 +1,175 @@
+"""Chat completion renderings of one `Generation`: SSE chunks, or the folded body."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from ..backends import Delta, TokenLogprob, ToolCallDelta
+from .generation import Generation
+from .sse import DONE, sse
+
+
+def logprob_entries(logprobs: list[TokenLogprob]) -> list[dict[str, Any]]:
+    return [
+        {
+            "token": lp.token,
+            "logprob": lp.logprob,
+            "bytes": lp.bytes,
+            "top_logprobs": [
+                {"token": t.token, "logprob": t.logprob, "bytes": t.bytes} for t in lp.top
+            ],
+        }
+        for lp in logprobs
+    ]
+
+
+def _tool_call_chunk(call: ToolCallDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": call.index}
+    if call.id is not None:
+        out["id"] = call.id
+        out["type"] = "function"
+    function: dict[str, str] = {"arguments": call.arguments}
+    if call.name is not None:
+        function["name"] = call.name
+    out["function"] = function
+    return out
+
+
+class ChatChunks:
+    """Builds chunk bytes. The hot path (a plain content delta) is a byte template."""
+
+    def __init__(self, generation: Generation, include_usage: bool) -> None:
+        self._head = {
+            "id": generation.id,
+            "object": "chat.completion.chunk",
+            "created": generation.created,
+            "model": generation.model,
+        }
+        prefix = orjson.dumps(self._head)[:-1]
+        self._content_prefix = b"data: " + prefix + b',"choices":[{"index":'
+        self._usage_null = b',"usage":null' if include_usage else b""
+        self._include_usage = include_usage
+
+    def content(self, index: int, text: str) -> bytes:
+        return b"".join(
+            (
+                self._content_prefix,
+                str(index).encode(),
+                b',"delta":{"content":',
+                orjson.dumps(text),
+                b'},"logprobs":null,"finish_reason":null}]',
+                self._usage_null,
+                b"}\n\n",
+            )
+        )
+
+    def chunk(
+        self,
+        index: int,
+        delta: dict[str, Any],
+        *,
+        logprobs: list[TokenLogprob] | None = None,
+        finish_reason: str | None = None,
+    ) -> bytes:
+        choice = {
+            "index": index,
+            "delta": delta,
+            "logprobs": {"content": logprob_entries(logprobs), "refusal": None}
+            if logprobs
+            else None,
+            "finish_reason": finish_reason,
+        }
+        body: dict[str, Any] = {**self._head, "choices": [choice]}
+        if self._include_usage:
+            body["usage"] = None
+        return sse(body)
+
+    def usage(self, usage: dict[str, int]) -> bytes:
+        return sse({**self._head, "choices": [], "usage": usage})
+
+
+async def chat_sse(generation: Generation, include_usage: bool) -> AsyncIterator[bytes]:
+    chunks = ChatChunks(generation, include_usage)
+    opened: set[int] = set()
+    async for index, delta in generation.events():
+        if index not in opened:
+            opened.add(index)
+            content: str | None = None if delta.tool_calls and not delta.text else ""
+            yield chunks.chunk(index, {"role": "assistant", "content": content})
+        if delta.logprobs:
+            yield chunks.chunk(index, {"content": delta.text}, logprobs=delta.logprobs)
+        elif delta.text:
+            yield chunks.content(index, delta.text)
+        if delta.tool_calls:
+            calls = [_tool_call_chunk(c) for c in delta.tool_calls]
+            yield chunks.chunk(index, {"tool_calls": calls})
+        if delta.finish_reason is not None:
+            yield chunks.chunk(index, {}, finish_reason=delta.finish_reason)
+    if include_usage:
+        yield chunks.usage(generation.usage())
+    yield DONE
+
+
+class _ChoiceFold:
+    __slots__ = ("finish_reason", "logprobs", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.logprobs: list[TokenLogprob] | None = None
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+
+    def add(self, delta: Delta) -> None:
+        if delta.text:
+            self.text.append(delta.text)
+        if delta.logprobs:
+            self.logprobs = (self.logprobs or []) + delta.logprobs
+        for call in delta.tool_calls or ():
+            entry = self.tool_calls.setdefault(
+                call.index,
+                {"id": "", "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            if call.id is not None:
+                entry["id"] = call.id
+            if call.name is not None:
+                entry["function"]["name"] += call.name
+            entry["function"]["arguments"] += call.arguments
+        if delta.finish_reason is not None:
+            self.finish_reason = delta.finish_reason
+
+    def render(self, index: int, want_logprobs: bool) -> dict[str, Any]:
+        text = "".join(self.text)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": text if text or not self.tool_calls else None,
+            "refusal": None,
+        }
+        if self.tool_calls:
+            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+        logprobs = None
+        if want_logprobs:
+            logprobs = {"content": logprob_entries(self.logprobs or []), "refusal": None}
+        return {
+            "index": index,
+            "message": message,
+            "logprobs": logprobs,
+            "finish_reason": self.finish_reason or "stop",
+        }
+
+
+async def chat_body(generation: Generation) -> dict[str, Any]:
+    choices = [_ChoiceFold() for _ in generation.requests]
+    async for index, delta in generation.events():
+        choices[index].add(delta)
+    want_logprobs = generation.requests[0].logprobs is not None
+    return {
+        "id": generation.id,
+        "object": "chat.completion",
+        "created": generation.created,
+        "model": generation.model,
+        "choices": [c.render(i, want_logprobs) for i, c in enumerate(choices)],
+        "usage": generation.usage(),
+    }

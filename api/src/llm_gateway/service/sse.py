@@ -1,0 +1,34 @@
+"""Server-sent event framing, and the rule for errors once a stream has started."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import structlog
+
+from ..errors import APIError, error_body
+
+DONE = b"data: [DONE]\n\n"
+
+log = structlog.get_logger("llm_gateway.stream")
+
+
+def sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+async def guard_stream(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Once headers are sent an error can't change the status: it becomes one
+    `data: {"error": ...}` event followed by `data: [DONE]`, never a silently cut stream."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except Exception as exc:
+        if not isinstance(exc, APIError):
+            log.exception("stream_failed")
+        yield sse(error_body(exc))
+        yield DONE
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,29 @@
+"""User-style backend classes for tests, loaded by path like `MODEL_BACKEND=module:Class`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from llm_gateway.backends import Backend, Delta, GenerationRequest
+from llm_gateway.errors import ContextLengthExceeded
+
+
+class FailsMidStream(Backend):
+    """Yields two tokens, then crashes with an internal error."""
+
+    name = "fails-mid-stream"
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        yield Delta(text="Hello")
+        yield Delta(text=" world")
+        raise RuntimeError("secret internal detail /srv/weights.bin")
+
+
+class RefusesLongPrompts(Backend):
+    """Raises a typed client error before any output."""
+
+    name = "refuses"
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        raise ContextLengthExceeded("This prompt is too long.", param="messages")
+        yield Delta()  # pragma: no cover - makes this an async generator

@@ -1,0 +1,138 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from llm_gateway.app import create_app
+from llm_gateway.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+MODEL_FILE = REPO_ROOT / "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def settings(**overrides: Any) -> Settings:
+    """Mock-backed settings that ignore the developer's `.env`."""
+    values: dict[str, Any] = {
+        "model_backend": "mock",
+        "model_id": "mock-model",
+        "model_aliases": "gpt-3.5-turbo",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(s: Settings | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client: the real app, lifespan included, no sockets."""
+    app = create_app(s or settings())
+    async with app.router.lifespan_context(app):
+        for task in app.state.loading:
+            await task
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+def sse_payloads(body: str) -> list[Any]:
+    """Every `data:` payload of an SSE body, JSON-decoded except the final `[DONE]`."""
+    out: list[Any] = []
+    for event in body.split("\n\n"):
+        if not event.strip():
+            continue
+        assert event.startswith("data: "), f"not an SSE data event: {event!r}"
+        data = event[len("data: ") :]
+        out.append(data if data == "[DONE]" else json.loads(data))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`."""
+
+    def __init__(self, env: dict[str, str], *, timeout: float = 60.0) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        full_env = {
+            **os.environ,
+            "ENV_FILE": "/dev/null",
+            "HOST": "127.0.0.1,::1",
+            "PORT": str(self.port),
+            "WORKERS": "1",
+            "MODEL_BACKEND": "mock",
+            "MODEL_ID": "mock-model",
+            "MODEL_ALIASES": "gpt-3.5-turbo",
+            "LOG_FORMAT": "json",
+            **env,
+        }
+        self.log_path = Path(f"/tmp/llm-gateway-test-{self.port}.log")
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", "api/gunicorn.conf.py"],
+            cwd=REPO_ROOT,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.logs()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout}s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-20000:]
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@contextlib.contextmanager
+def running_server(**env: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(env)
+    try:
+        yield server
+    finally:
+        server.stop()
