@@ -31,7 +31,7 @@ $(MODEL_FILE):
 
 model: $(MODEL_FILE) ## download the default model (SmolLM2-135M-Instruct GGUF) into models/
 
-serve: install ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
+serve: install model ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
 	cd . && exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
 test: install model ## run the whole test suite (sets up what it needs)

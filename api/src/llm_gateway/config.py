@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     # --- models -------------------------------------------------------------------------
     model_backend: str = Field(
-        "mock",
+        "llama",
         description="mock | llama | package.module:ClassName (your own Backend subclass)",
     )
     model_id: str = Field("smollm2-135m-instruct", min_length=1, max_length=256)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import orjson
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, error_body, status_of
-
-log = structlog.get_logger("llm_gateway.errors")
-
 
 def error_response(exc: BaseException) -> Response:
     headers = exc.headers if isinstance(exc, APIError) else None
@@ -24,12 +21,18 @@ def error_response(exc: BaseException) -> Response:
     )
 
 
-def _remember(request: Request, exc: BaseException) -> None:
-    request.state.error = exc
+def remember_error(scope: Scope, exc: BaseException) -> None:
+    """Leave the error where the observability middleware reads it (the request's state)."""
+    scope.setdefault("state", {})["error"] = exc
+
+
+def remembered_error(scope: Scope) -> BaseException | None:
+    error = scope.get("state", {}).get("error")
+    return error if isinstance(error, BaseException) else None
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
-    _remember(request, exc)
+    remember_error(request.scope, exc)
     return error_response(exc)
 
 
@@ -53,8 +56,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled_error", path=request.url.path)
-    _remember(request, exc)
+    """Last resort only: the observability middleware catches, logs and answers unhandled
+    errors first. Starlette re-raises after this handler, so the server logs it."""
+    remember_error(request.scope, exc)
     return error_response(exc)
 
 

@@ -19,10 +19,49 @@ from .stops import StopMatcher
 from .types import Delta, FinishReason, GenerationRequest, TokenLogprob, TopLogprob
 
 _WORDS = (
-    "the model answers every question with a calm and steady voice while tokens flow"
-    " through the gateway like water over smooth stones under a bright morning sky and"
-    " engineers watch the metrics rise and fall as requests arrive from near and far"
-).split()
+    "the",
+    "model",
+    "answers",
+    "every",
+    "question",
+    "with",
+    "a",
+    "calm",
+    "and",
+    "steady",
+    "voice",
+    "while",
+    "tokens",
+    "flow",
+    "through",
+    "the",
+    "gateway",
+    "like",
+    "water",
+    "over",
+    "smooth",
+    "stones",
+    "under",
+    "a",
+    "bright",
+    "morning",
+    "sky",
+    "and",
+    "engineers",
+    "watch",
+    "the",
+    "metrics",
+    "rise",
+    "and",
+    "fall",
+    "as",
+    "requests",
+    "arrive",
+    "from",
+    "near",
+    "and",
+    "far",
+)
 
 
 class MockBackend(Backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge
-from ..http_errors import error_response
+from ..http_errors import error_response, remember_error
 
 
 class BodyLimitMiddleware:
@@ -25,7 +25,9 @@ class BodyLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.max_bytes:
-                    await error_response(self._error())(scope, receive, send)
+                    error = self._error()
+                    remember_error(scope, error)
+                    await error_response(error)(scope, receive, send)
                     return
                 break
         received = 0

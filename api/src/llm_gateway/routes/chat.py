@@ -21,6 +21,8 @@ async def chat_completions(request: Request) -> Response:
         request,
         generation,
         stream=bool(req.stream),
-        encode=lambda: guard_stream(chat_sse(generation, req.include_usage)),
+        encode=lambda: guard_stream(
+            chat_sse(generation, req.include_usage), generation.stats
+        ),
         fold=lambda: chat_body(generation),
     )

@@ -23,7 +23,7 @@ async def completions(request: Request) -> Response:
         generation,
         stream=bool(req.stream),
         encode=lambda: guard_stream(
-            text_sse(generation, include_usage=req.include_usage, echo=echo)
+            text_sse(generation, include_usage=req.include_usage, echo=echo), generation.stats
         ),
         fold=lambda: text_body(generation, echo=echo),
     )

@@ -62,10 +62,13 @@ def _sampling(req: SamplingFields) -> dict[str, Any]:
 
 
 class CompletionService:
-    def __init__(self, registry: ModelRegistry, slots: Slots, max_n: int) -> None:
+    def __init__(
+        self, registry: ModelRegistry, slots: Slots, max_n: int, *, keep_output: bool = False
+    ) -> None:
         self.registry = registry
         self.slots = slots
         self.max_n = max_n
+        self.keep_output = keep_output
 
     def _resolve(self, req: SamplingFields) -> ServedModel:
         served = self.registry.get(req.model)
@@ -84,6 +87,7 @@ class CompletionService:
             backend=served.backend.name,
             choices=choices,
             ignored_params=ignored,
+            output=[[] for _ in range(choices)] if self.keep_output else None,
         )
 
     def chat(self, req: ChatCompletionRequest) -> Generation:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..backends import Backend, Delta, GenerationRequest
 from .slots import Slots
@@ -35,6 +36,8 @@ class GenerationStats:
     ignored_params: list[str] = field(default_factory=list)
     disconnected: bool = False
     error_type: str | None = None
+    # Per-choice output text, kept only when LOG_CONTENT asks for it (None: not kept).
+    output: list[list[str]] | None = None
 
     @property
     def ttft(self) -> float | None:
@@ -109,6 +112,7 @@ class Generation:
 
     async def _run(self) -> AsyncIterator[Event]:
         stats = self.stats
+        output = stats.output
         for index, request in enumerate(self.requests):
             async with aclosing(self.backend.stream(request)) as deltas:  # type: ignore[type-var]
                 async for delta in deltas:
@@ -116,6 +120,8 @@ class Generation:
                         stats.first_token_at = time.perf_counter()
                     if delta.finish_reason is not None:
                         self._account(index, delta)
+                    if output is not None:
+                        output[index].append(delta.text)
                     yield index, delta
         stats.finished_at = time.perf_counter()
 
@@ -135,3 +141,14 @@ class Generation:
             "completion_tokens": stats.completion_tokens,
             "total_tokens": stats.prompt_tokens + stats.completion_tokens,
         }
+
+    def transcript(self) -> dict[str, Any]:
+        """Prompt and output text, for LOG_CONTENT=true only (the output if it was kept)."""
+        first = self.requests[0]
+        prompt: Any
+        if first.messages is not None:
+            prompt = [{"role": m.role, "content": m.content} for m in first.messages]
+        else:
+            prompt = list(dict.fromkeys(r.prompt or "" for r in self.requests))
+        out = self.stats.output
+        return {"prompt": prompt, "output": None if out is None else ["".join(o) for o in out]}

@@ -5,18 +5,32 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 
 from ..errors import RateLimited
 
 
 class Slots:
-    def __init__(self, limit: int, max_queue: int, timeout: float) -> None:
+    """`on_change(running, waiting)` is told every change (the metrics' gauges follow it)."""
+
+    def __init__(
+        self,
+        limit: int,
+        max_queue: int,
+        timeout: float,
+        on_change: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.max_queue = max_queue
         self.timeout = timeout
         self.running = 0
         self.waiting = 0
         self._semaphore = asyncio.Semaphore(limit)
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self.running, self.waiting)
 
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": str(max(1, math.ceil(min(self.timeout, 60) / 4)))}
@@ -26,6 +40,7 @@ class Slots:
         if self.waiting == 0 and not self._semaphore.locked():
             await self._semaphore.acquire()
             self.running += 1
+            self._changed()
             return 0.0
         if self.waiting >= self.max_queue:
             raise RateLimited(
@@ -33,6 +48,7 @@ class Slots:
             )
         start = time.perf_counter()
         self.waiting += 1
+        self._changed()
         try:
             await asyncio.wait_for(self._semaphore.acquire(), self.timeout)
         except TimeoutError:
@@ -42,9 +58,12 @@ class Slots:
             ) from None
         finally:
             self.waiting -= 1
+            self._changed()
         self.running += 1
+        self._changed()
         return time.perf_counter() - start
 
     def release(self) -> None:
         self.running -= 1
         self._semaphore.release()
+        self._changed()

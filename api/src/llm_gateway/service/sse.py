@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import structlog
 
-from ..errors import APIError, error_body
+from ..errors import APIError, error_body, error_type_of
+from .generation import GenerationStats
 
 DONE = b"data: [DONE]\n\n"
 
@@ -19,15 +20,20 @@ def sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-async def guard_stream(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def guard_stream(
+    chunks: AsyncIterator[bytes], stats: GenerationStats | None = None
+) -> AsyncIterator[bytes]:
     """Once headers are sent an error can't change the status: it becomes one
-    `data: {"error": ...}` event followed by `data: [DONE]`, never a silently cut stream."""
+    `data: {"error": ...}` event followed by `data: [DONE]`, never a silently cut stream.
+    The error's type goes to `stats` for the request's log line and metrics."""
     try:
         async for chunk in chunks:
             yield chunk
     except Exception as exc:
         if not isinstance(exc, APIError):
             log.exception("stream_failed")
+        if stats is not None:
+            stats.error_type = error_type_of(exc)
         yield sse(error_body(exc))
         yield DONE
     finally:

@@ -1,0 +1,136 @@
+"""Request id, the canonical log line and request metrics: one observation per request.
+
+The observation is made when the app returns, which for a stream is after its last byte was
+sent (or the client went away), so it sees the whole response. Unhandled exceptions end here
+too: logged once (on the canonical line) and answered with the OpenAI 500 body if nothing was
+sent yet, instead of Starlette's ServerErrorMiddleware re-raising them to the server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import APIError, error_type_of
+from ..http_errors import error_response, remembered_error
+from ..observability.metrics import Metrics
+from ..observability.request_id import HEADER, request_id_from
+from ..service import Generation
+
+log = structlog.get_logger("llm_gateway.request")
+
+OTHER_ROUTE = "other"  # unmatched paths share one label, so scanners can't add series
+
+
+def route_of(scope: Scope, routes: Sequence[BaseRoute]) -> str:
+    """The matched route's template (never the raw path). Responses sent before routing,
+    such as a 413 for a declared body size, are matched here."""
+    route = scope.get("route")
+    if route is None:
+        for candidate in routes:
+            if candidate.matches(scope)[0] is not Match.NONE:
+                route = candidate
+                break
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else OTHER_ROUTE
+
+
+class ObserveMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        routes: Sequence[BaseRoute],
+        log_content: bool = False,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+        self.log_content = log_content
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = request_id_from(scope["headers"])
+        id_header = (HEADER, request_id.encode())
+        scope.setdefault("state", {})
+        status: int | None = None
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            crash: Exception | None = None
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                crash = exc
+                if status is None:
+                    await error_response(exc)(scope, receive, send_with_id)
+            finally:
+                self._observe(scope, status, time.perf_counter() - start, crash)
+
+    def _observe(
+        self, scope: Scope, status: int | None, duration: float, crash: Exception | None
+    ) -> None:
+        state: dict[str, Any] = scope["state"]
+        generation: Generation | None = state.get("generation")
+        stats = generation.stats if generation is not None else None
+        error = crash or remembered_error(scope)
+        error_type = error_type_of(error) if error is not None else None
+        if error_type is None and stats is not None:
+            error_type = stats.error_type  # an error event inside a stream that began fine
+        status = status or 500  # nothing was sent: the task was cancelled mid-way
+        self.metrics.observe_request(
+            route=route_of(scope, self.routes),
+            method=scope["method"],
+            status=status,
+            duration=duration,
+            error_type=error_type,
+            generation=stats,
+        )
+        fields: dict[str, Any] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+            "model": stats.model if stats else None,
+            "backend": stats.backend if stats else None,
+            "prompt_tokens": stats.prompt_tokens if stats else None,
+            "completion_tokens": stats.completion_tokens if stats else None,
+            "ttft_ms": _ms(stats.ttft) if stats else None,
+            "queue_ms": _ms(stats.queue_wait) if stats else None,
+            "disconnected": bool(stats and stats.disconnected),
+            "error_type": error_type,
+            "error_code": _code(error),
+        }
+        if self.log_content and generation is not None:
+            fields.update(generation.transcript())
+        if crash is not None:
+            log.error("request", exc_info=crash, **fields)
+        elif status >= 500:
+            log.error("request", **fields)
+        else:
+            log.info("request", **fields)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def _code(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    return error.code if isinstance(error, APIError) else "internal_error"

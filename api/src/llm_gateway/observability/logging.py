@@ -1,0 +1,128 @@
+"""structlog for our own events, and the same renderer for gunicorn's and uvicorn's records.
+
+JSON lines when stderr is not a terminal (or LOG_FORMAT=json), readable console output on a
+terminal (or LOG_FORMAT=console). Every line carries the process id; lines logged while a
+request is handled carry its `request_id` (bound in the middleware, merged from contextvars).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any, TextIO
+
+import orjson
+import structlog
+from structlog.stdlib import ProcessorFormatter
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from ..config import Settings
+
+# Server loggers we route through the root handler instead of their own handlers.
+SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+_OURS = "_llm_gateway"  # marks the handler we install, so re-configuring replaces it
+
+
+def _add_pid(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    event_dict["pid"] = os.getpid()
+    return event_dict
+
+
+def _json(obj: Any, **_: Any) -> str:
+    return orjson.dumps(obj, default=repr).decode()
+
+
+def _common() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_pid,
+    ]
+
+
+def _wants_json(settings: Settings, stream: TextIO) -> bool:
+    if settings.log_format == "auto":
+        return not stream.isatty()
+    return settings.log_format == "json"
+
+
+def formatter(settings: Settings, stream: TextIO) -> ProcessorFormatter:
+    """Renders structlog events and plain stdlib records (gunicorn, uvicorn) alike."""
+    renderers: list[Processor]
+    if _wants_json(settings, stream):
+        renderers = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(_json)]
+    else:
+        renderers = [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
+    return ProcessorFormatter(
+        foreign_pre_chain=_common(),
+        processors=[ProcessorFormatter.remove_processors_meta, *renderers],
+    )
+
+
+def handler(settings: Settings) -> logging.Handler:
+    """The one stderr handler; also used by gunicorn's `logconfig_dict` in the master."""
+    stream = sys.stderr
+    out = logging.StreamHandler(stream)
+    out.setFormatter(formatter(settings, stream))
+    setattr(out, _OURS, True)
+    return out
+
+
+def level_of(settings: Settings) -> int:
+    return logging.getLevelNamesMapping()[settings.log_level.upper()]
+
+
+def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
+    """`logconfig_dict` for gunicorn: its master and worker boot records get our renderer.
+
+    gunicorn.error keeps its own reference to the handler because the uvicorn worker copies
+    that logger's handlers onto uvicorn.error before the app (and `configure_logging`) loads."""
+    level = settings.log_level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {},
+        "handlers": {"default": {"()": handler, "settings": settings}},
+        "root": {"level": level, "handlers": ["default"]},
+        "loggers": {
+            name: {"level": level, "handlers": ["default"], "propagate": False}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    """Process-wide by nature: the last call wins. Leaves foreign root handlers (pytest's) alone."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _add_pid,
+            structlog.processors.StackInfoRenderer(),
+            ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached, so `structlog.testing.capture_logs` also sees module-level loggers.
+        cache_logger_on_first_use=False,
+    )
+    level = level_of(settings)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler(settings))
+    root.setLevel(level)
+    for name in SERVER_LOGGERS:
+        server_log = logging.getLogger(name)
+        for old in list(server_log.handlers):
+            server_log.removeHandler(old)
+        server_log.propagate = True
+        server_log.setLevel(level)
+    logging.captureWarnings(True)

@@ -1,0 +1,190 @@
+"""Prometheus metrics: definitions per app, exposition aggregated across gunicorn workers.
+
+Every app owns a `CollectorRegistry` for its metric definitions, so two apps in one process
+never share a series. Under gunicorn, PROMETHEUS_MULTIPROC_DIR is set before prometheus_client
+is imported; values then live in per-process files there and a scrape merges them with a
+fresh `MultiProcessCollector`. Without it, the app's own registry is exposed directly.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as prometheus_values
+from prometheus_client.multiprocess import MultiProcessCollector
+
+PREFIX = "llm_gateway_"
+
+# Buckets as in vLLM's metrics, so dashboards for either read the same way.
+TTFT_BUCKETS = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+    1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)  # fmt: skip
+TPOT_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75,
+    1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+)  # fmt: skip
+REQUEST_LATENCY_BUCKETS = (
+    0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+    40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
+)  # fmt: skip
+
+
+class GenerationRecord(Protocol):
+    """What the metrics read from a finished generation (the service's GenerationStats)."""
+
+    model: str
+    queue_wait: float | None
+    first_token_at: float | None
+    finished_at: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    disconnected: bool
+
+    @property
+    def ttft(self) -> float | None: ...
+
+
+def multiprocess_dir() -> str | None:
+    """The directory to aggregate from, if prometheus_client really writes values there
+    (it decides once, at import, from the environment)."""
+    if getattr(prometheus_values.ValueClass, "_multiprocess", False):
+        return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return None
+
+
+class Metrics:
+    def __init__(self, *, version: str, backend: str, model: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.model = model
+        self._multiprocess_dir = multiprocess_dir()
+        r = self.registry
+        self.requests = Counter(
+            PREFIX + "http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.errors = Counter(
+            PREFIX + "request_errors",
+            "Requests that ended in an OpenAI error, by error type (also mid-stream errors).",
+            ["type"],
+            registry=r,
+        )
+        self.e2e_latency = Histogram(
+            PREFIX + "e2e_request_latency_seconds",
+            "End-to-end latency of generation requests, arrival to last byte.",
+            ["model"],
+            buckets=REQUEST_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.queue_time = Histogram(
+            PREFIX + "request_queue_time_seconds",
+            "Time generation requests waited for a free slot.",
+            ["model"],
+            buckets=REQUEST_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            PREFIX + "time_to_first_token_seconds",
+            "Time from taking a slot to the first output token.",
+            ["model"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+        self.tpot = Histogram(
+            PREFIX + "request_time_per_output_token_seconds",
+            "Mean inter-token latency of a request: (last - first token time) / (tokens - 1).",
+            ["model"],
+            buckets=TPOT_BUCKETS,
+            registry=r,
+        )
+        self.prompt_tokens = Counter(
+            PREFIX + "prompt_tokens", "Prompt tokens processed.", ["model"], registry=r
+        )
+        self.generation_tokens = Counter(
+            PREFIX + "generation_tokens",
+            "Completion tokens generated.",
+            ["model"],
+            registry=r,
+        )
+        self.disconnects = Counter(
+            PREFIX + "client_disconnects",
+            "Generation requests whose client went away before the response ended.",
+            ["model"],
+            registry=r,
+        )
+        self.running = Gauge(
+            PREFIX + "num_requests_running",
+            "Generations holding a slot, summed over live workers.",
+            ["model"],
+            multiprocess_mode="livesum",
+            registry=r,
+        ).labels(model)
+        self.waiting = Gauge(
+            PREFIX + "num_requests_waiting",
+            "Generations queued for a slot, summed over live workers.",
+            ["model"],
+            multiprocess_mode="livesum",
+            registry=r,
+        ).labels(model)
+        Gauge(
+            PREFIX + "build_info",
+            "Always 1; the labels say what is running.",
+            ["version", "backend", "model"],
+            multiprocess_mode="max",
+            registry=r,
+        ).labels(version, backend, model).set(1)
+        self.track_slots(0, 0)
+
+    def track_slots(self, running: int, waiting: int) -> None:
+        """Called by the service's Slots on every change, so each worker's file is current."""
+        self.running.set(running)
+        self.waiting.set(waiting)
+
+    def observe_request(
+        self,
+        *,
+        route: str,
+        method: str,
+        status: int,
+        duration: float,
+        error_type: str | None,
+        generation: GenerationRecord | None,
+    ) -> None:
+        """Once per request, when its response has really finished (streams included)."""
+        self.requests.labels(route, method, str(status)).inc()
+        if error_type is not None:
+            self.errors.labels(error_type).inc()
+        if generation is None:
+            return
+        model = generation.model
+        if generation.queue_wait is not None:  # it ran; refusals (429) have no latency
+            self.e2e_latency.labels(model).observe(duration)
+            self.queue_time.labels(model).observe(generation.queue_wait)
+        ttft = generation.ttft
+        if ttft is not None:
+            self.ttft.labels(model).observe(ttft)
+        first, last, tokens = (
+            generation.first_token_at,
+            generation.finished_at,
+            generation.completion_tokens,
+        )
+        if tokens > 1 and first is not None and last is not None:
+            self.tpot.labels(model).observe((last - first) / (tokens - 1))
+        if generation.prompt_tokens:
+            self.prompt_tokens.labels(model).inc(generation.prompt_tokens)
+        if tokens:
+            self.generation_tokens.labels(model).inc(tokens)
+        if generation.disconnected:
+            self.disconnects.labels(model).inc()
+
+    def render(self) -> bytes:
+        """Prometheus text format; reads the workers' files in multiprocess mode (blocking)."""
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self._multiprocess_dir)
+        return generate_latest(registry)
