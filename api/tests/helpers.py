@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ async def asgi_client(s: Settings | None = None) -> AsyncIterator[httpx.AsyncCli
     async with app.router.lifespan_context(app):
         for task in app.state.loading:
             await task
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
 
@@ -66,11 +68,18 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`."""
+    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`.
+
+    Its metrics files go to a fresh PROMETHEUS_MULTIPROC_DIR (removed on stop) unless `env`
+    names one; its output (JSON log lines) goes to `log_path`."""
 
     def __init__(self, env: dict[str, str], *, timeout: float = 60.0) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._own_metrics_dir: str | None = None
+        if "PROMETHEUS_MULTIPROC_DIR" not in env:
+            self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
+            env = {**env, "PROMETHEUS_MULTIPROC_DIR": self._own_metrics_dir}
         full_env = {
             **os.environ,
             "ENV_FILE": "/dev/null",
@@ -111,6 +120,29 @@ class ServerProcess:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-20000:]
 
+    def log_records(self) -> list[dict[str, Any]]:
+        """Every JSON log line so far (the server logs JSON only)."""
+        records = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    records.append(record)
+        return records
+
+    def wait_for_log(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """The first log record `match` accepts, waiting for it to be written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for record in self.log_records():
+                if match(record):
+                    return record
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching log line after {timeout}s:\n{self.logs()}")
+            time.sleep(0.05)
+
     def worker_pids(self) -> list[int]:
         out = subprocess.run(
             ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
@@ -126,6 +158,8 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
+        if self._own_metrics_dir is not None:
+            shutil.rmtree(self._own_metrics_dir, ignore_errors=True)
         return self.proc.returncode
 
 

@@ -15,7 +15,10 @@ from .backends.loader import create_backend
 from .config import Settings, load_settings
 from .http_errors import install_error_handlers
 from .middleware.body_limit import BodyLimitMiddleware
-from .routes import chat, completions, health, models
+from .middleware.observe import ObserveMiddleware
+from .observability.logging import configure_logging
+from .observability.metrics import Metrics
+from .routes import chat, completions, health, metrics, models
 from .service import CompletionService, ModelRegistry
 from .service.slots import Slots
 
@@ -33,15 +36,18 @@ async def _load(backend: Backend) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    configure_logging(settings)  # process-wide by nature; everything else is per app
     backend = create_backend(settings)
     registry = ModelRegistry()
     registry.add(backend, settings.served_model_ids, settings.model_owned_by)
+    app_metrics = Metrics(version=__version__, backend=backend.name, model=settings.model_id)
     slots = Slots(
         settings.max_concurrent or backend.default_concurrency,
         settings.max_queue,
         settings.queue_timeout,
+        on_change=app_metrics.track_slots,
     )
-    service = CompletionService(registry, slots, settings.max_n)
+    service = CompletionService(registry, slots, settings.max_n, keep_output=settings.log_content)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,8 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     app.state.service = service
     app.state.slots = slots
-    for router in (chat.router, completions.router, models.router, health.router):
+    app.state.metrics = app_metrics
+    routers = (chat.router, completions.router, models.router, health.router, metrics.router)
+    for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    # The last added is the outermost: observation sees (and ids) the 413s too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ObserveMiddleware,
+        metrics=app_metrics,
+        routes=[route for router in routers for route in router.routes],
+        log_content=settings.log_content,
+    )
     return app

@@ -5,6 +5,7 @@ Environment variables win over `.env`, so `MODEL_BACKEND=mock PORT=9000 make ser
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Annotated, Literal
 
@@ -35,7 +36,9 @@ class Settings(BaseSettings):
         description="mock | llama | package.module:ClassName (your own Backend subclass)",
     )
     model_id: str = Field("smollm2-135m-instruct", min_length=1, max_length=256)
-    model_aliases: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    model_aliases: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["gpt-3.5-turbo", "gpt-4o-mini"]
+    )
     model_owned_by: str = "llm-gateway"
 
     # mock backend
@@ -57,6 +60,13 @@ class Settings(BaseSettings):
     timeout_graceful_shutdown: int = Field(30, ge=1, le=3600)
     keepalive: int = Field(75, ge=1, le=3600)
 
+    # --- access -------------------------------------------------------------------------
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    api_keys_file: str | None = None
+    metrics_token: str | None = Field(None, repr=False)
+    site_address: str = "localhost"
+    allow_public_without_keys: bool = False
+
     # --- limits -------------------------------------------------------------------------
     max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
     max_n: int = Field(8, ge=1, le=128)
@@ -69,7 +79,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
 
-    @field_validator("model_aliases", "host", mode="before")
+    @field_validator("model_aliases", "host", "api_keys", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -90,6 +100,21 @@ class Settings(BaseSettings):
             raise ValueError("HOST must name at least one address to listen on")
         return self
 
+    @model_validator(mode="after")
+    def _no_open_public_site(self) -> Settings:
+        keys = self.api_keys or self.api_keys_file
+        if is_public_site(self.site_address) and not keys and not self.allow_public_without_keys:
+            raise ValueError(
+                f"SITE_ADDRESS={self.site_address} is a public domain but neither API_KEYS nor "
+                "API_KEYS_FILE is set, so anyone could use this server. Configure keys, or set "
+                "ALLOW_PUBLIC_WITHOUT_KEYS=true to run it open on purpose."
+            )
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys or self.api_keys_file)
+
     @property
     def served_model_ids(self) -> list[str]:
         """The primary id first, then aliases, without duplicates."""
@@ -97,6 +122,26 @@ class Settings(BaseSettings):
         for alias in self.model_aliases:
             seen.setdefault(alias, None)
         return list(seen)
+
+
+def is_public_site(address: str) -> bool:
+    """True for a name or address reachable from the internet (a real domain)."""
+    host = address.strip().lower()
+    for prefix in ("https://", "http://"):
+        host = host.removeprefix(prefix)
+    host = host.split("/", 1)[0]
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if not host or host.startswith(":"):
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        local_suffixes = (".localhost", ".local", ".internal", ".test", ".lan", ".home.arpa")
+        return host != "localhost" and "." in host and not host.endswith(local_suffixes)
+    return ip.is_global
 
 
 class SettingsError(SystemExit):

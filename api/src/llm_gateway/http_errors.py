@@ -11,6 +11,7 @@ from starlette.types import Scope
 
 from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, error_body, status_of
 
+
 def error_response(exc: BaseException) -> Response:
     headers = exc.headers if isinstance(exc, APIError) else None
     return Response(

@@ -19,6 +19,7 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         "lifespan": "on",
         "server_header": False,
         "date_header": True,
+        "access_log": False,  # the app's canonical "request" log line replaces it
     }
 
 

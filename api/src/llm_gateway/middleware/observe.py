@@ -29,7 +29,7 @@ OTHER_ROUTE = "other"  # unmatched paths share one label, so scanners can't add 
 
 def route_of(scope: Scope, routes: Sequence[BaseRoute]) -> str:
     """The matched route's template (never the raw path). Responses sent before routing,
-    such as a 413 for a declared body size, are matched here."""
+    such as a 413 for a declared body size, are matched here against the API's routes."""
     route = scope.get("route")
     if route is None:
         for candidate in routes:

@@ -20,7 +20,10 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from ..config import Settings
 
 # Server loggers we route through the root handler instead of their own handlers.
-SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error")
+# Access logs stay silent: the app's canonical "request" line replaces them. (uvicorn logs
+# access lines whenever "uvicorn.access" has a handler anywhere up the tree.)
+ACCESS_LOGGERS = ("gunicorn.access", "uvicorn.access")
 _OURS = "_llm_gateway"  # marks the handler we install, so re-configuring replaces it
 
 
@@ -88,8 +91,8 @@ def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
         "handlers": {"default": {"()": handler, "settings": settings}},
         "root": {"level": level, "handlers": ["default"]},
         "loggers": {
-            name: {"level": level, "handlers": ["default"], "propagate": False}
-            for name in ("gunicorn.error", "gunicorn.access")
+            "gunicorn.error": {"level": level, "handlers": ["default"], "propagate": False},
+            "gunicorn.access": {"level": level, "handlers": [], "propagate": False},
         },
     }
 
@@ -119,10 +122,10 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler(settings))
     root.setLevel(level)
-    for name in SERVER_LOGGERS:
+    for name in (*SERVER_LOGGERS, *ACCESS_LOGGERS):
         server_log = logging.getLogger(name)
         for old in list(server_log.handlers):
             server_log.removeHandler(old)
-        server_log.propagate = True
+        server_log.propagate = name in SERVER_LOGGERS
         server_log.setLevel(level)
     logging.captureWarnings(True)

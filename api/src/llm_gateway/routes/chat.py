@@ -21,8 +21,6 @@ async def chat_completions(request: Request) -> Response:
         request,
         generation,
         stream=bool(req.stream),
-        encode=lambda: guard_stream(
-            chat_sse(generation, req.include_usage), generation.stats
-        ),
+        encode=lambda: guard_stream(chat_sse(generation, req.include_usage), generation.stats),
         fold=lambda: chat_body(generation),
     )

