@@ -29,6 +29,9 @@ keepalive = _settings.keepalive
 timeout = 120
 preload_app = False
 accesslog = None
+# gunicorn 27's control socket would sit at one path shared by every instance (and the
+# container's root filesystem is read-only); nothing here uses it.
+control_socket_disable = True
 loglevel = _settings.log_level
 logconfig_dict = gunicorn_logconfig(_settings)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import httpx
 import pytest
 
 from llm_gateway import auth
@@ -72,10 +71,17 @@ async def test_metrics_token_protects_metrics_separately() -> None:
         assert (await client.get("/metrics", headers=token)).status_code == 200
 
 
-async def test_no_keys_means_open_and_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_no_keys_means_open_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     async with asgi_client(settings()) as client:
         assert (await client.get("/v1/models")).status_code == 200
-    assert "no_api_keys" in capsys.readouterr().out
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("no_api_keys" in str(r.msg) for r in warnings)
+
+
+async def test_configured_keys_mean_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+    async with asgi_client(settings(api_keys=KEYS)):
+        pass
+    assert not any("no_api_keys" in str(r.msg) for r in caplog.records)
 
 
 def test_key_file_takes_plain_keys_and_hashes(tmp_path: Path) -> None:
@@ -140,4 +146,3 @@ async def test_wrong_key_is_rejected_before_the_body_is_read() -> None:
     async with asgi_client(settings(api_keys=KEYS, max_body_bytes=2048)) as client:
         r = await client.post("/v1/chat/completions", content=b"x" * 4096)
     assert r.status_code == 401
-

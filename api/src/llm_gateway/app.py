@@ -10,10 +10,12 @@ import structlog
 from fastapi import FastAPI
 
 from . import __version__
+from .auth import KeyRing
 from .backends import Backend
 from .backends.loader import create_backend
 from .config import Settings, load_settings
 from .http_errors import install_error_handlers
+from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
 from .observability.logging import configure_logging
@@ -37,6 +39,11 @@ async def _load(backend: Backend) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)  # process-wide by nature; everything else is per app
+    if not settings.auth_enabled:
+        log.warning(
+            "no_api_keys",
+            message="API_KEYS is not set: every route is open to anyone who can reach it.",
+        )
     backend = create_backend(settings)
     registry = ModelRegistry()
     registry.add(backend, settings.served_model_ids, settings.model_owned_by)
@@ -79,8 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
-    # The last added is the outermost: observation sees (and ids) the 413s too.
+    # The last added is the outermost: observation sees (and ids) the 401s and 413s too;
+    # keys are checked before a body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AuthMiddleware,
+        keys=KeyRing(settings.api_keys, settings.api_keys_file),
+        metrics_token=settings.metrics_token,
+    )
     app.add_middleware(
         ObserveMiddleware,
         metrics=app_metrics,

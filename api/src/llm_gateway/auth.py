@@ -59,4 +59,3 @@ def bearer_token(header: bytes | None) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     return token
-

@@ -28,7 +28,7 @@ async def scrape(client: httpx.AsyncClient) -> Any:
 def chat_requests(samples: Any, status: str = "200") -> float:
     return value(
         samples,
-        "llm_gateway_http_requests_total",
+        "llm_gateway_requests_total",
         route=CHAT_ROUTE,
         method="POST",
         status=status,
@@ -77,7 +77,7 @@ async def test_routes_are_templates_and_unknown_paths_share_one_label() -> None:
         await client.get("/v1/chat/completions")  # wrong method
         await client.post(CHAT_ROUTE, content=b"x" * 5000)  # refused before routing
         seen = await scrape(client)
-    requests = "llm_gateway_http_requests_total"
+    requests = "llm_gateway_requests_total"
     model_route = "/v1/models/{model_id:path}"
     assert value(seen, requests, route=model_route, method="GET", status="200") == 1
     assert value(seen, requests, route=model_route, method="GET", status="404") == 1
@@ -104,8 +104,8 @@ async def test_metrics_scrapes_are_counted_under_their_own_route() -> None:
     async with asgi_client() as client:
         await scrape(client)
         seen = await scrape(client)
-    assert total(seen, "llm_gateway_http_requests_total", route="/metrics") == 1
-    assert total(seen, "llm_gateway_http_requests_total", route=CHAT_ROUTE) == 0
+    assert total(seen, "llm_gateway_requests_total", route="/metrics") == 1
+    assert total(seen, "llm_gateway_requests_total", route=CHAT_ROUTE) == 0
 
 
 async def test_running_and_waiting_follow_the_slots() -> None:

@@ -32,7 +32,7 @@ def scrape(server: ServerProcess) -> Samples:
 
 def chat_count(samples: Samples) -> float:
     labels = {"route": CHAT_ROUTE, "method": "POST", "status": "200"}
-    return value(samples, "llm_gateway_http_requests_total", **labels)
+    return value(samples, "llm_gateway_requests_total", **labels)
 
 
 def numbers(samples: Samples) -> dict[str, float]:

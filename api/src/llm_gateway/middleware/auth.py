@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import KeyRing, bearer_token
 from ..errors import Unauthorized
-from ..http_errors import error_response
+from ..http_errors import error_response, remember_error
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 METRICS_PATH = "/metrics"
@@ -52,6 +52,7 @@ class AuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (refusal := self._refusal(scope)) is not None:
             refusal.headers = {"WWW-Authenticate": "Bearer"}
+            remember_error(scope, refusal)
             await error_response(refusal)(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -62,7 +62,7 @@ class Metrics:
         self._multiprocess_dir = multiprocess_dir()
         r = self.registry
         self.requests = Counter(
-            PREFIX + "http_requests",
+            PREFIX + "requests",
             "HTTP requests by route template, method and status.",
             ["route", "method", "status"],
             registry=r,

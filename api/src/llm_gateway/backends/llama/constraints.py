@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from llama_cpp import LlamaGrammar
-from llama_cpp.llama_grammar import JSON_GBNF
 
 from ...errors import InvalidRequest
 from ..types import GenerationRequest, ToolSpec

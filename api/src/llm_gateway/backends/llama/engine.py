@@ -17,8 +17,9 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import Llama, LlamaGrammar
+from llama_cpp import Llama
 from llama_cpp import _internals as internals
+from llama_cpp.llama_grammar import LlamaGrammar
 
 from ..types import TokenLogprob, TopLogprob
 
@@ -148,9 +149,7 @@ def run(llm: Llama, job: Job, emit: Callable[[Any], None]) -> None:
                 return
             produced += 1
             data = piece(llm, token)
-            logprob = (
-                _logprob(llm, token, data, job.logprobs) if job.logprobs is not None else None
-            )
+            logprob = _logprob(llm, token, data, job.logprobs) if job.logprobs is not None else None
             emit(Token(decoder.decode(data), logprob))
             if produced < job.max_new_tokens:
                 llm.eval([token])
