@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
 from ...errors import InvalidRequest
 from ..types import GenerationRequest, ToolSpec
