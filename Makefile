@@ -68,9 +68,7 @@ ps: ## show the stack's containers
 	$(COMPOSE) ps
 
 loadtest: ## run locust against the proxy (USERS=10 SPAWN_RATE=5 DURATION=30s); report in loadtest/results/
-	@mkdir -p loadtest/results && chmod 0777 loadtest/results
-	USERS=$(USERS) SPAWN_RATE=$(SPAWN_RATE) DURATION=$(DURATION) \
-		$(COMPOSE) --profile loadtest run --rm --build loadtest
+	USERS=$(USERS) SPAWN_RATE=$(SPAWN_RATE) DURATION=$(DURATION) scripts/loadtest.sh
 
 test-stack: install ## end-to-end tests of the Compose stack (builds images; needs Docker)
 	$(BIN)/pytest -q api/tests/stack -m stack -p no:cacheprovider

@@ -13,4 +13,23 @@ else
 	regex="^(${alternatives})\$"
 fi
 export CORS_ORIGIN_REGEX="$regex"
+
+# Caddy keeps its local CA private (mode 0600). The root certificate itself is public:
+# when CA_PUBLISH_DIR is set, copy it there, readable by the other containers (load test).
+publish_ca() {
+	src="${XDG_DATA_HOME:-/data}/caddy/pki/authorities/local/root.crt"
+	tries=0
+	while [ ! -s "$src" ] && [ "$tries" -lt 120 ]; do
+		sleep 1
+		tries=$((tries + 1))
+	done
+	[ -s "$src" ] || return 0
+	cp "$src" "$CA_PUBLISH_DIR/root.crt.tmp"
+	chmod 0644 "$CA_PUBLISH_DIR/root.crt.tmp"
+	mv "$CA_PUBLISH_DIR/root.crt.tmp" "$CA_PUBLISH_DIR/root.crt"
+}
+if [ -n "${CA_PUBLISH_DIR:-}" ]; then
+	publish_ca &
+fi
+
 exec caddy run --config "${CADDYFILE:-/etc/caddy/Caddyfile}" --adapter caddyfile

@@ -22,6 +22,7 @@ from .observability.logging import configure_logging
 from .observability.metrics import Metrics
 from .routes import chat, completions, health, metrics, models
 from .service import CompletionService, ModelRegistry
+from .service.limits import Limits
 from .service.slots import Slots
 
 log = structlog.get_logger("llm_gateway.app")
@@ -54,7 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.queue_timeout,
         on_change=app_metrics.track_slots,
     )
-    service = CompletionService(registry, slots, settings.max_n, keep_output=settings.log_content)
+    limits = Limits(
+        max_n=settings.max_n,
+        max_messages=settings.max_messages,
+        max_prompt_chars=settings.max_prompt_chars,
+        max_tools=settings.max_tools,
+        max_tokens=settings.max_tokens,
+    )
+    service = CompletionService(registry, slots, limits, keep_output=settings.log_content)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

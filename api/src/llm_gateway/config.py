@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # --- limits -------------------------------------------------------------------------
     max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
     max_n: int = Field(8, ge=1, le=128)
+    max_messages: int = Field(256, ge=1, le=100_000)
+    max_prompt_chars: int = Field(100_000, ge=1, le=100_000_000)
+    max_tools: int = Field(32, ge=0, le=1024)
+    max_tokens: int = Field(0, ge=0, le=10_000_000, description="0: the context decides")
     max_concurrent: int = Field(0, ge=0, le=10_000, description="0: the backend's own choice")
     max_queue: int = Field(64, ge=0, le=100_000)
     queue_timeout: float = Field(30.0, gt=0, le=3600)

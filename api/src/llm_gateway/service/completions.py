@@ -12,6 +12,7 @@ from ..protocol.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from ..protocol.common import SamplingFields
 from ..protocol.completions import CompletionRequest
 from .generation import Generation, GenerationStats
+from .limits import Limits
 from .registry import ModelRegistry, ServedModel
 from .slots import Slots
 
@@ -63,20 +64,22 @@ def _sampling(req: SamplingFields) -> dict[str, Any]:
 
 class CompletionService:
     def __init__(
-        self, registry: ModelRegistry, slots: Slots, max_n: int, *, keep_output: bool = False
+        self,
+        registry: ModelRegistry,
+        slots: Slots,
+        limits: Limits,
+        *,
+        keep_output: bool = False,
     ) -> None:
         self.registry = registry
         self.slots = slots
-        self.max_n = max_n
+        self.limits = limits
         self.keep_output = keep_output
 
     def _resolve(self, req: SamplingFields) -> ServedModel:
         served = self.registry.get(req.model)
         if not served.backend.ready:
             raise ServiceUnavailable(f"The model '{req.model}' is still loading; retry shortly.")
-        n = req.n or 1
-        if n > self.max_n:
-            raise InvalidRequest(f"'n' must be at most {self.max_n} on this server.", param="n")
         return served
 
     def _stats(self, req: SamplingFields, served: ServedModel, choices: int) -> GenerationStats:
@@ -91,6 +94,7 @@ class CompletionService:
         )
 
     def chat(self, req: ChatCompletionRequest) -> Generation:
+        self.limits.check_chat(req)
         served = self._resolve(req)
         if not served.backend.supports_chat:
             raise InvalidRequest(
@@ -113,7 +117,7 @@ class CompletionService:
             schema = req.response_format.json_schema.schema_ or {}
         base = GenerationRequest(
             messages=tuple(_message(m) for m in req.messages),
-            max_tokens=req.token_limit,
+            max_tokens=self.limits.completion_tokens(req.token_limit, explicit=True),
             logprobs=(req.top_logprobs or 0) if req.logprobs else None,
             response_format=response_format,
             json_schema=schema,
@@ -137,6 +141,7 @@ class CompletionService:
         )
 
     def complete(self, req: CompletionRequest) -> Generation:
+        self.limits.check_completion(req)
         served = self._resolve(req)
         if not served.backend.supports_completions:
             raise InvalidRequest(
@@ -144,10 +149,13 @@ class CompletionService:
             )
         n = req.n or 1
         sampling = _sampling(req)
+        max_tokens = self.limits.completion_tokens(
+            req.max_tokens, explicit="max_tokens" in req.model_fields_set
+        )
         requests = [
             GenerationRequest(
                 prompt=prompt,
-                max_tokens=req.max_tokens,
+                max_tokens=max_tokens,
                 logprobs=req.logprobs,
                 choice_index=i,
                 **sampling,
@@ -155,11 +163,6 @@ class CompletionService:
             for prompt in req.prompts
             for i in range(n)
         ]
-        if len(requests) > self.max_n * 4:
-            raise InvalidRequest(
-                f"len(prompt) * n must be at most {self.max_n * 4} on this server.",
-                param="prompt",
-            )
         return Generation(
             id_prefix="cmpl",
             model=req.model,
