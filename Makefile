@@ -15,7 +15,7 @@ USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up down logs ps loadtest test-stack
+.PHONY: help install model serve test test-fast lint format up down logs ps loadtest test-stack soak
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -72,3 +72,6 @@ loadtest: ## run locust against the proxy (USERS=10 SPAWN_RATE=5 DURATION=30s); 
 
 test-stack: install ## end-to-end tests of the Compose stack (builds images; needs Docker)
 	$(BIN)/pytest -q api/tests/stack -m stack -p no:cacheprovider
+
+soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
+	scripts/soak.sh

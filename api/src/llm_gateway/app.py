@@ -18,6 +18,7 @@ from .http_errors import install_error_handlers
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
+from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
 from .routes import chat, completions, health, metrics, models
@@ -90,13 +91,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     app.state.slots = slots
     app.state.metrics = app_metrics
+    # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
+    # streams still open end with an error event, queued requests get a 503.
+    app.state.shutting_down = asyncio.Event()
     routers = (chat.router, completions.router, models.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
-    # The last added is the outermost: observation sees (and ids) the 401s and 413s too;
-    # keys are checked before a body is read.
+    # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
+    # too; keys are checked, then rate limits, before a body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_rpm:
+        app.add_middleware(
+            RateLimitMiddleware,
+            requests_per_minute=settings.rate_limit_rpm,
+            keyed_by_key=settings.auth_enabled,
+        )
     app.add_middleware(
         AuthMiddleware,
         keys=KeyRing(settings.api_keys, settings.api_keys_file),

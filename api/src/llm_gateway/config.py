@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     max_concurrent: int = Field(0, ge=0, le=10_000, description="0: the backend's own choice")
     max_queue: int = Field(64, ge=0, le=100_000)
     queue_timeout: float = Field(30.0, gt=0, le=3600)
+    rate_limit_rpm: int = Field(
+        0, ge=0, le=10_000_000, description="per API key (or client address), per worker; 0: off"
+    )
 
     # --- observability ------------------------------------------------------------------
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -69,6 +69,15 @@ class PayloadTooLarge(APIError):
     code = "request_too_large"
 
 
+class ClientClosedRequest(APIError):
+    """The client hung up before its request was read: nobody sees the answer, but the log
+    line and the metrics must not count it as a server error."""
+
+    status = 499  # nginx's convention
+    type = "invalid_request_error"
+    code = "client_closed_request"
+
+
 class RateLimited(APIError):
     status = 429
     type = "rate_limit_exceeded"
@@ -79,6 +88,12 @@ class ServiceUnavailable(APIError):
     status = 503
     type = "server_error"
     code = "service_unavailable"
+
+
+class ServerShuttingDown(ServiceUnavailable):
+    """The worker's graceful shutdown period is ending; another replica can take it."""
+
+    code = "server_shutdown"
 
 
 class BackendError(APIError):

@@ -49,6 +49,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         mapped = APIError(str(exc.detail))
         mapped.status = exc.status_code
         mapped.type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    # Starlette's own headers matter: a 405 must say which methods are allowed (`Allow`).
+    mapped.headers = {**(exc.headers or {}), **mapped.headers}
     return await _api_error(request, mapped)
 
 

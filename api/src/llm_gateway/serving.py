@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
+from gunicorn.arbiter import Arbiter
+from uvicorn.config import Config
+from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 
+def shutdown_schedule(graceful_timeout: float) -> tuple[float, float]:
+    """(drain_after, cancel_after): seconds into a worker's shutdown at which responses still
+    open are told to end (streams with an error event, requests in the queue with a 503), and
+    at which uvicorn cancels whatever is left. gunicorn kills the worker at `graceful_timeout`;
+    each step leaves a margin of a second (a quarter of the period, if shorter) before the next.
+    """
+    margin = min(1.0, graceful_timeout / 4)
+    return graceful_timeout - 2 * margin, graceful_timeout - margin
+
+
+def shutdown_event(app: object) -> asyncio.Event | None:
+    """The event `create_app` leaves on `app.state` for the server to set."""
+    event = getattr(getattr(app, "state", None), "shutting_down", None)
+    return event if isinstance(event, asyncio.Event) else None
+
+
+class DrainingServer(Server):
+    """uvicorn's server, which lets in-flight requests run for `timeout_graceful_shutdown`
+    and then cancels them; this one first sets the app's shutdown event at `drain_after`, so
+    responses end well-formed before anything is cancelled."""
+
+    def __init__(self, config: Config, drain_after: float) -> None:
+        super().__init__(config)
+        self.drain_after = drain_after
+
+    def _drain(self) -> None:
+        if (event := shutdown_event(self.config.app)) is not None:
+            event.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        timer = asyncio.get_running_loop().call_later(self.drain_after, self._drain)
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            timer.cancel()
+
+
 class Worker(UvicornWorker):  # type: ignore[misc]
-    """uvicorn worker with the settings this service relies on."""
+    """uvicorn worker with the settings this service relies on, and a shutdown that ends
+    within gunicorn's `graceful_timeout` (TIMEOUT_GRACEFUL_SHUTDOWN) with every response
+    finished or closed with an error, never cut by the master's SIGKILL."""
 
     CONFIG_KWARGS: dict[str, Any] = {
         "loop": "auto",
@@ -21,6 +65,21 @@ class Worker(UvicornWorker):  # type: ignore[misc]
         "date_header": True,
         "access_log": False,  # the app's canonical "request" log line replaces it
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drain_after, self.config.timeout_graceful_shutdown = shutdown_schedule(
+            self.cfg.graceful_timeout
+        )
+
+    async def _serve(self) -> None:
+        # UvicornWorker._serve (uvicorn-worker 0.4.0) with the server class swapped.
+        self.config.app = self.wsgi
+        server = DrainingServer(self.config, self.drain_after)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
 
 def _ipv6_usable(address: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_STOP_SEQUENCES = 4
+_TOKEN_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits; no vocabulary has 10-digit ids
 
 
 class OpenAIModel(BaseModel):
@@ -56,10 +58,12 @@ class SamplingFields(OpenAIModel):
     @field_validator("logit_bias")
     @classmethod
     def _token_ids(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        # Not `str.isdigit()`: it accepts "²" and other scripts' digits, which `int()`
+        # refuses, and a number of any length (`int()` refuses over 4300 digits).
         if value is not None:
             for key in value:
-                if not key.isdigit():
-                    raise ValueError(f"logit_bias keys must be token ids, got {key!r}")
+                if not _TOKEN_ID.fullmatch(key):
+                    raise ValueError(f"logit_bias keys must be token ids, got {key[:32]!r}")
         return value
 
     @property

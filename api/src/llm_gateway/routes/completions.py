@@ -6,13 +6,14 @@ from ..protocol.completions import CompletionRequest
 from ..service import CompletionService
 from ..service.render_text import text_body, text_sse
 from ..service.sse import guard_stream
+from .openapi import completion_route_docs
 from .parsing import parse_body
 from .responses import respond
 
 router = APIRouter()
 
 
-@router.post("/v1/completions")
+@router.post("/v1/completions", **completion_route_docs(CompletionRequest))
 async def completions(request: Request) -> Response:
     req = await parse_body(request, CompletionRequest)
     service: CompletionService = request.app.state.service

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..protocol.errors import ErrorResponse
 from ..service import ModelRegistry, ServedModel
 
 router = APIRouter()
@@ -24,7 +25,10 @@ async def list_models(request: Request) -> dict[str, Any]:
     return {"object": "list", "data": [_model(m) for m in registry.models()]}
 
 
-@router.get("/v1/models/{model_id:path}")
+@router.get(
+    "/v1/models/{model_id:path}",
+    responses={404: {"model": ErrorResponse, "description": "The model does not exist."}},
+)
 async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     registry: ModelRegistry = request.app.state.registry
     return _model(registry.get(model_id, param="model"))

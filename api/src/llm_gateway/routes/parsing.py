@@ -6,8 +6,9 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
-from ..errors import InvalidRequest
+from ..errors import ClientClosedRequest, InvalidRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -40,7 +41,12 @@ def _message(error: dict[str, Any], param: str | None) -> str:
 
 
 async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        raise ClientClosedRequest(
+            "The client closed the connection before the whole body was received."
+        ) from None
     return parse_json(body, model)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import orjson
 from fastapi import Request, Response
 
 from ..service import Generation
-from .streaming import SSEResponse, until_disconnect
+from .streaming import Interruption, SSEResponse, shutdown_error, until_interrupted
 
 CLIENT_CLOSED = 499  # nginx's convention; the client never sees it
 
@@ -28,24 +29,32 @@ async def respond(
     fold: Callable[[], Awaitable[dict[str, Any]]],
 ) -> Response:
     """`encode()` gives the SSE byte iterator, `fold()` the whole body; both read
-    `generation.events()`, so they cannot disagree."""
+    `generation.events()`, so they cannot disagree. A request still waiting for a slot, or a
+    non-streaming one still generating, when the server's shutdown period ends gets a 503."""
     request.state.generation = generation
+    shutdown: asyncio.Event = request.app.state.shutting_down
+    if shutdown.is_set():
+        raise shutdown_error()
     if stream:
-        disconnected, _ = await until_disconnect(request.receive, generation.start())
-        if disconnected:
+        interruption, _ = await until_interrupted(request.receive, generation.start(), shutdown)
+        if interruption is Interruption.SHUTDOWN:
+            raise shutdown_error()
+        if interruption is Interruption.DISCONNECT:
             generation.stats.disconnected = True
             return Response(status_code=CLIENT_CLOSED)
-        return SSEResponse(encode(), generation, _headers(generation))
+        return SSEResponse(encode(), generation, _headers(generation), shutdown)
 
     async def run() -> dict[str, Any]:
         await generation.start()
         return await fold()
 
     try:
-        disconnected, body = await until_disconnect(request.receive, run())
+        interruption, body = await until_interrupted(request.receive, run(), shutdown)
     finally:
         await generation.aclose()
-    if disconnected:
+    if interruption is Interruption.SHUTDOWN:
+        raise shutdown_error()
+    if interruption is Interruption.DISCONNECT:
         generation.stats.disconnected = True
         return Response(status_code=CLIENT_CLOSED)
     return Response(orjson.dumps(body), media_type="application/json", headers=_headers(generation))

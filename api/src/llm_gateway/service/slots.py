@@ -50,7 +50,11 @@ class Slots:
         self.waiting += 1
         self._changed()
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), self.timeout)
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives
+            # as the permit is granted, so a client gone while queued would still be served.
+            # Cancelled or timed out here, Semaphore.acquire hands a just-granted permit on.
+            async with asyncio.timeout(self.timeout):
+                await self._semaphore.acquire()
         except TimeoutError:
             raise RateLimited(
                 f"Timed out after {self.timeout:g}s waiting for a free slot; retry shortly.",

@@ -1,0 +1,125 @@
+"""RATE_LIMIT_RPM: requests per minute per API key (per client address when no keys are
+configured), as a token bucket per key, refused with 429 and `Retry-After`.
+
+The buckets live in the worker's memory, so with several workers (or replicas) a key may make
+up to RPM requests per minute on each. Runs after auth, so only verified keys get a bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..auth import bearer_token
+from ..errors import RateLimited
+from ..http_errors import error_response, remember_error
+
+EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
+MAX_KEYS = 100_000  # beyond this many active keys the least recently seen bucket goes
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    """One bucket of `capacity` tokens per key, refilled at `capacity` per `period` seconds.
+
+    O(1) per request: buckets are kept in least-recently-used order, and a bucket untouched for
+    a whole period is full again, i.e. no different from a missing one, so it is dropped
+    from the old end as new requests come in. At most `max_keys` are kept."""
+
+    def __init__(
+        self,
+        capacity: int,
+        period: float = 60.0,
+        *,
+        max_keys: int = MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = float(capacity)
+        self.period = period
+        self.rate = capacity / period  # tokens per second
+        self.max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: str) -> float:
+        """Spend a token of `key`'s bucket: 0.0 when there was one, else the seconds until
+        there will be (nothing is spent then)."""
+        now = self._clock()
+        self._evict_idle(now)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.capacity, now)
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0.0, now - bucket.updated)
+            bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
+            bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
+    def _evict_idle(self, now: float) -> None:
+        buckets = self._buckets
+        while buckets:
+            oldest = next(iter(buckets.values()))
+            if now - oldest.updated < self.period:
+                return
+            buckets.popitem(last=False)
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+class RateLimitMiddleware:
+    """`keyed_by_key`: API keys are configured (and checked by the auth middleware before
+    this one), so each key has its own bucket; otherwise a presented key proves nothing and
+    the client address is the key."""
+
+    def __init__(self, app: ASGIApp, requests_per_minute: int, *, keyed_by_key: bool) -> None:
+        self.app = app
+        self.buckets = TokenBuckets(requests_per_minute)
+        self.keyed_by_key = keyed_by_key
+
+    def _key(self, scope: Scope) -> str:
+        if self.keyed_by_key and (token := bearer_token(_authorization(scope))) is not None:
+            # Only a digest is kept, like the key ring does.
+            return "key:" + hashlib.sha256(token.encode()).hexdigest()
+        client = scope.get("client")
+        return f"addr:{client[0]}" if client else "addr:unknown"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.take(self._key(scope))
+        if wait > 0:
+            limit = int(self.buckets.capacity)
+            error = RateLimited(
+                f"Rate limit reached: {limit} requests per minute; retry after {math.ceil(wait)}s.",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
+            remember_error(scope, error)
+            await error_response(error)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,115 @@
+"""In process: when the app's shutdown event is set (the worker does it as its graceful period
+runs out), open streams end with an error event and `[DONE]`, other requests get a 503."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from llm_gateway.app import create_app
+from llm_gateway.serving import shutdown_event, shutdown_schedule
+
+from ..helpers import settings, sse_payloads
+from .support import CHAT, assert_error, chat_body
+
+
+@contextlib.asynccontextmanager
+async def app_and_client(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings(**overrides))
+    async with app.router.lifespan_context(app):
+        for task in app.state.loading:
+            await task
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield app, client
+
+
+async def wait_for(condition: Any) -> None:
+    for _ in range(1000):  # 10 s
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in 10 s")
+
+
+def assert_idle(app: FastAPI) -> None:
+    assert (app.state.slots.running, app.state.slots.waiting) == (0, 0)
+
+
+SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would last ~30 min
+
+
+async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
+    async with app_and_client(**SLOW) as (app, client):
+        request = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
+        await wait_for(lambda: app.state.slots.running == 1)
+        await asyncio.sleep(0.2)  # a few tokens out
+        app.state.shutting_down.set()
+        response = await asyncio.wait_for(request, 10)
+        assert response.status_code == 200
+        events = sse_payloads(response.text)
+        assert events[-1] == "[DONE]"
+        assert events[-2] == {
+            "error": {
+                "message": "The server is shutting down; retry the request.",
+                "type": "server_error",
+                "param": None,
+                "code": "server_shutdown",
+            }
+        }
+        content = [c for c in events[:-2] if "error" not in c]
+        assert len(content) == len(events) - 2 >= 2  # it was cut mid-way, not before it began
+        assert all(c["choices"][0]["finish_reason"] is None for c in content)
+        assert_idle(app)
+
+
+async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> None:
+    async with app_and_client(max_concurrent=1, **SLOW) as (app, client):
+        running = asyncio.ensure_future(client.post(CHAT, json=chat_body()))
+        await wait_for(lambda: app.state.slots.running == 1)
+        queued = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
+        await wait_for(lambda: app.state.slots.waiting == 1)
+        app.state.shutting_down.set()
+        for response in await asyncio.wait_for(asyncio.gather(running, queued), 10):
+            assert_error(response, 503, "server_error", "server_shutdown")
+        assert_idle(app)
+
+
+async def test_a_request_arriving_after_the_drain_gets_503_at_once() -> None:
+    async with app_and_client(**SLOW) as (app, client):
+        app.state.shutting_down.set()
+        response = await asyncio.wait_for(client.post(CHAT, json=chat_body(stream=True)), 10)
+        assert_error(response, 503, "server_error", "server_shutdown")
+        assert (await client.get("/health")).status_code == 200
+        assert_idle(app)
+
+
+async def test_a_stream_that_finished_is_not_touched_by_a_later_drain() -> None:
+    async with app_and_client() as (app, client):
+        response = await client.post(CHAT, json=chat_body(stream=True))
+        app.state.shutting_down.set()
+        events = sse_payloads(response.text)
+        assert events[-1] == "[DONE]" and all("error" not in e for e in events[:-1])
+
+
+def test_the_worker_finds_the_apps_shutdown_event() -> None:
+    app = create_app(settings())
+    assert shutdown_event(app) is app.state.shutting_down
+    assert shutdown_event(object()) is None
+
+
+@pytest.mark.parametrize("graceful", [1, 3, 10, 30, 3600])
+def test_the_drain_comes_before_uvicorns_cancel_which_comes_before_gunicorns_kill(
+    graceful: int,
+) -> None:
+    drain_after, cancel_after = shutdown_schedule(graceful)
+    assert 0 < drain_after < cancel_after < graceful
+    # Time enough between the steps (uvicorn polls every 0.1 s), and not much taken away.
+    assert cancel_after - drain_after >= 0.25 and graceful - cancel_after >= 0.25
+    assert graceful - drain_after <= 2.0
