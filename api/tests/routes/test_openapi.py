@@ -51,7 +51,8 @@ async def test_completion_routes_document_json_sse_and_openai_errors(
 
 
 async def test_the_document_is_valid_openapi_3_1(client: httpx.AsyncClient) -> None:
-    validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator as validator
+
     validator.validate(await document(client))
 
 

@@ -22,7 +22,7 @@ _ERROR_STATUSES = {
     413: "The body is larger than the server's MAX_BODY_BYTES.",
     429: "The queue is full; retry after `Retry-After` seconds.",
     500: "The backend failed; the message reveals no internals.",
-    503: "The model is still loading.",
+    503: "The model is still loading, or the server is shutting down.",
 }
 
 

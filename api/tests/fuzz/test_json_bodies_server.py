@@ -1,6 +1,8 @@
-"""Arbitrary JSON values, and valid requests with one part replaced by an arbitrary JSON
-value, posted to both completion routes of a real server: the answer is a 200 or a 4xx
-OpenAI error object, never a 5xx, and the server still answers a normal request after."""
+"""JSON bodies against both completion routes of a real server: arbitrary JSON values, valid
+requests with one part replaced (or one key renamed), and every place of a full request set
+to every boundary value. The answer is a 200 (a whole one: a stream ends with [DONE] and
+carries no error event) or a 4xx OpenAI error object, never a 5xx, nothing is logged as a
+server error, and the server still answers a normal request after."""
 
 from __future__ import annotations
 
@@ -29,10 +31,10 @@ from .strategies import (
     replaced,
 )
 
-EXAMPLES = 150  # per test
 # Every test also fails if the server logged an error or a 5xx meanwhile.
 pytestmark = pytest.mark.usefixtures("server_log")
 
+EXAMPLES = 150  # per hypothesis test
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 
