@@ -43,7 +43,7 @@ test: install model ## run the whole test suite (sets up what it needs; no Docke
 	$(BIN)/pytest -q api/tests -m "not stack"
 
 test-fast: install ## only the in-process tests (no server processes, no model)
-	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server"
+	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server" --ignore=api/tests/proxy
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check api

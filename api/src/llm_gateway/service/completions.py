@@ -129,16 +129,7 @@ class CompletionService:
             **_sampling(req),
         )
         n = req.n or 1
-        requests = [_with_choice(base, i) for i in range(n)]
-        return Generation(
-            id_prefix="chatcmpl",
-            model=req.model,
-            backend=served.backend,
-            requests=requests,
-            prompt_group_size=n,
-            slots=self.slots,
-            stats=self._stats(req, served, n),
-        )
+        return self._generation("chatcmpl", req, served, [_with_choice(base, i) for i in range(n)])
 
     def complete(self, req: CompletionRequest) -> Generation:
         self.limits.check_completion(req)
@@ -163,12 +154,22 @@ class CompletionService:
             for prompt in req.prompts
             for i in range(n)
         ]
+        return self._generation("cmpl", req, served, requests)
+
+    def _generation(
+        self,
+        id_prefix: str,
+        req: SamplingFields,
+        served: ServedModel,
+        requests: list[GenerationRequest],
+    ) -> Generation:
+        """`requests` are prompt-major: the `n` choices of each prompt are adjacent."""
         return Generation(
-            id_prefix="cmpl",
+            id_prefix=id_prefix,
             model=req.model,
             backend=served.backend,
             requests=requests,
-            prompt_group_size=n,
+            prompt_group_size=req.n or 1,
             slots=self.slots,
             stats=self._stats(req, served, len(requests)),
         )
