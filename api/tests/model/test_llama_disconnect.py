@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -40,7 +41,20 @@ def settled(server: ServerProcess) -> float:
         before = now
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (clock ticks of 1/100 s)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100
+
+
 def assert_freed(server: ServerProcess, llm: openai.OpenAI, start_tokens: float) -> None:
+    # The generation thread must have stopped: a worker still decoding the dropped
+    # request burns one to two CPU seconds a second; an idle one next to nothing.
+    (worker,) = server.worker_pids()
+    time.sleep(1.0)
+    before = cpu_seconds(worker)
+    time.sleep(2.0)
+    assert cpu_seconds(worker) - before < 0.5, "the worker kept generating"
     follow_up = llm.chat.completions.create(
         model="smollm2", messages=[{"role": "user", "content": "Hi"}], max_tokens=5
     )
