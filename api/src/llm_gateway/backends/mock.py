@@ -118,7 +118,12 @@ class MockBackend(Backend):
                 )
                 return
             if text or logprobs:
-                yield Delta(text=text, logprobs=logprobs)
+                yield Delta(
+                    text=text,
+                    logprobs=logprobs,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=produced,
+                )
         yield Delta(
             text=stops.flush(),
             finish_reason=finish,

@@ -83,7 +83,8 @@ class ToolCallDelta:
 @dataclass(slots=True)
 class Delta:
     """What a backend yields. The last delta of a choice has `finish_reason` set and
-    carries the token counts for that choice."""
+    carries the token counts for that choice. Earlier deltas may carry them as running
+    totals, so that a choice cut short (client gone) is still accounted for."""
 
     text: str = ""
     tool_calls: list[ToolCallDelta] | None = None

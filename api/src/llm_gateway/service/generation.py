@@ -74,6 +74,7 @@ class Generation:
         self._first: Event | None = None
         self._iterator: AsyncIterator[Event] | None = None
         self._prompt_tokens: dict[int, int] = {}
+        self._unfinished_tokens = 0  # running total of the choice in progress
 
     async def start(self) -> None:
         self.stats.queue_wait = await self._slots.acquire()
@@ -104,6 +105,9 @@ class Generation:
             if iterator is not None:
                 await iterator.aclose()  # type: ignore[attr-defined]
         finally:
+            # A choice cut short (client gone, shutdown, error) still cost its tokens.
+            self.stats.completion_tokens += self._unfinished_tokens
+            self._unfinished_tokens = 0
             if self._has_slot:
                 self._has_slot = False
                 self._slots.release()
@@ -118,21 +122,29 @@ class Generation:
                 async for delta in deltas:
                     if stats.first_token_at is None:
                         stats.first_token_at = time.perf_counter()
+                    if delta.prompt_tokens is not None:
+                        self._count_prompt(index, delta.prompt_tokens)
                     if delta.finish_reason is not None:
-                        self._account(index, delta)
+                        self._finish(delta)
+                    elif delta.completion_tokens is not None:
+                        self._unfinished_tokens = delta.completion_tokens
                     if output is not None:
                         output[index].append(delta.text)
                     yield index, delta
         stats.finished_at = time.perf_counter()
 
-    def _account(self, index: int, delta: Delta) -> None:
-        stats = self.stats
+    def _count_prompt(self, index: int, tokens: int) -> None:
+        """Once per prompt: the `n` choices of one prompt share it."""
         group = index // self._group_size
-        if delta.prompt_tokens is not None and group not in self._prompt_tokens:
-            self._prompt_tokens[group] = delta.prompt_tokens
-            stats.prompt_tokens += delta.prompt_tokens
-        stats.completion_tokens += delta.completion_tokens or 0
-        stats.finish_reasons.append(delta.finish_reason or "stop")
+        if group not in self._prompt_tokens:
+            self._prompt_tokens[group] = tokens
+            self.stats.prompt_tokens += tokens
+
+    def _finish(self, delta: Delta) -> None:
+        finished = delta.completion_tokens
+        self.stats.completion_tokens += self._unfinished_tokens if finished is None else finished
+        self._unfinished_tokens = 0
+        self.stats.finish_reasons.append(delta.finish_reason or "stop")
 
     def usage(self) -> dict[str, int]:
         stats = self.stats

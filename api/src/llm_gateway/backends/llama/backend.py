@@ -186,8 +186,9 @@ class LlamaBackend(Backend):
                 delta = shaper.feed(item)
                 if delta is None:
                     continue
+                delta.prompt_tokens = prompt_tokens
+                delta.completion_tokens = shaper.produced
                 if delta.finish_reason is not None:  # a stop sequence matched
-                    delta.prompt_tokens = prompt_tokens
                     yield delta
                     return
                 yield delta
