@@ -9,16 +9,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..auth import KeyRing, bearer_token
 from ..errors import Unauthorized
 from ..http_errors import error_response, remember_error
+from .headers import first_header
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 METRICS_PATH = "/metrics"
-
-
-def _authorization(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return bytes(value)
-    return None
 
 
 class AuthMiddleware:
@@ -31,7 +25,7 @@ class AuthMiddleware:
         path = scope["path"]
         if path in OPEN_PATHS:
             return None
-        token = bearer_token(_authorization(scope))
+        token = bearer_token(first_header(scope, b"authorization"))
         if path == METRICS_PATH:
             if not self.metrics_token:
                 return None

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..auth import bearer_token
 from ..errors import RateLimited
 from ..http_errors import error_response, remember_error
+from .headers import first_header
 
 EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
 MAX_KEYS = 100_000  # beyond this many active keys the least recently seen bucket goes
@@ -84,13 +85,6 @@ class TokenBuckets:
             buckets.popitem(last=False)
 
 
-def _authorization(scope: Scope) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return bytes(value)
-    return None
-
-
 class RateLimitMiddleware:
     """`keyed_by_key`: API keys are configured (and checked by the auth middleware before
     this one), so each key has its own bucket; otherwise a presented key proves nothing and
@@ -102,7 +96,10 @@ class RateLimitMiddleware:
         self.keyed_by_key = keyed_by_key
 
     def _key(self, scope: Scope) -> str:
-        if self.keyed_by_key and (token := bearer_token(_authorization(scope))) is not None:
+        if (
+            self.keyed_by_key
+            and (token := bearer_token(first_header(scope, b"authorization"))) is not None
+        ):
             # Only a digest is kept, like the key ring does.
             return "key:" + hashlib.sha256(token.encode()).hexdigest()
         client = scope.get("client")
