@@ -89,3 +89,25 @@ def test_dropped_client_frees_the_worker(
     while disconnects(llama_server) <= start_disconnects and time.monotonic() < deadline:
         time.sleep(0.2)
     assert disconnects(llama_server) == start_disconnects + 1
+
+
+def test_health_and_metrics_answer_while_the_model_generates(
+    llama_server: ServerProcess,
+) -> None:
+    """Generation runs off the event loop: the one worker keeps answering meanwhile."""
+    url = llama_server.base_url
+    with (
+        httpx.Client(timeout=60) as streamer,
+        streamer.stream("POST", url + "/v1/chat/completions", json={**LONG, "stream": True}) as r,
+    ):
+        chunks = r.iter_raw()
+        next(chunks)
+        next(chunks)  # generating now
+        for _ in range(5):
+            assert httpx.get(url + "/health", timeout=5).status_code == 200
+            running = total(
+                parse(httpx.get(url + "/metrics", timeout=5).text),
+                "llm_gateway_num_requests_running",
+            )
+            assert running == 1
+            next(chunks)  # still streaming between the checks
