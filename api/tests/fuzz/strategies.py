@@ -9,32 +9,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from llm_gateway.protocol.chat import ChatCompletionRequest
+from llm_gateway.protocol.completions import CompletionRequest
+
 MODEL = "mock-model"
 
-CHAT_FIELDS = (
-    "model",
-    "messages",
-    "stream",
-    "stream_options",
-    "n",
-    "stop",
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "logit_bias",
-    "user",
-    "logprobs",
-    "top_logprobs",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-)
-COMPLETION_FIELDS = (*CHAT_FIELDS[:15], "prompt", "echo", "suffix", "best_of", "logprobs")
+# Every field the request models know, so new fields are fuzzed without editing this file.
+CHAT_FIELDS = tuple(ChatCompletionRequest.model_fields)
+COMPLETION_FIELDS = tuple(CompletionRequest.model_fields)
 NESTED_FIELDS = ("role", "content", "type", "text", "name", "function", "include_usage")
 
 # Keys that look like token ids but are not plain ASCII numbers: superscripts, other
