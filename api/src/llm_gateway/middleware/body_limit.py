@@ -6,6 +6,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge
 from ..http_errors import error_response, remember_error
+from .headers import first_header
 
 
 class BodyLimitMiddleware:
@@ -22,14 +23,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self.max_bytes:
-                    error = self._error()
-                    remember_error(scope, error)
-                    await error_response(error)(scope, receive, send)
-                    return
-                break
+        declared = first_header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            error = self._error()
+            remember_error(scope, error)
+            await error_response(error)(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive() -> Message:

@@ -101,13 +101,9 @@ def configure_logging(settings: Settings) -> None:
     """Process-wide by nature: the last call wins. Leaves foreign root handlers (pytest's) alone."""
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
             structlog.stdlib.filter_by_level,
-            structlog.stdlib.add_log_level,
-            structlog.stdlib.add_logger_name,
+            *_common(),  # the same fields as gunicorn's and uvicorn's records get
             structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _add_pid,
             structlog.processors.StackInfoRenderer(),
             ProcessorFormatter.wrap_for_formatter,
         ],

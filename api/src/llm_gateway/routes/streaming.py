@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..errors import ServerShuttingDown, error_body
+from ..errors import ServerShuttingDown
 from ..http_errors import remember_error
 from ..service import Generation
-from ..service.sse import DONE, sse
+from ..service.sse import error_events
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ class SSEResponse(Response):
                 error = shutdown_error()
                 stats.error_type = error.type
                 remember_error(scope, error)
-                tail = sse(error_body(error)) + DONE
+                tail = error_events(error)
                 await send({"type": "http.response.body", "body": tail, "more_body": False})
         finally:
             await self.chunks.aclose()  # type: ignore[attr-defined]

@@ -20,6 +20,11 @@ def sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
+def error_events(exc: BaseException) -> bytes:
+    """How a stream that already started ends on an error: the error object, then [DONE]."""
+    return sse(error_body(exc)) + DONE
+
+
 async def guard_stream(
     chunks: AsyncIterator[bytes], stats: GenerationStats | None = None
 ) -> AsyncIterator[bytes]:
@@ -34,7 +39,6 @@ async def guard_stream(
             log.exception("stream_failed")
         if stats is not None:
             stats.error_type = error_type_of(exc)
-        yield sse(error_body(exc))
-        yield DONE
+        yield error_events(exc)
     finally:
         await chunks.aclose()  # type: ignore[attr-defined]
