@@ -15,7 +15,7 @@ USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up down logs ps loadtest test-stack soak
+.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -37,7 +37,8 @@ $(MODEL_FILE):
 model: $(MODEL_FILE) ## download the default model (SmolLM2-135M-Instruct GGUF) into models/
 
 serve: install model ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
-	cd . && exec $(BIN)/gunicorn -c api/gunicorn.conf.py
+	@$(BIN)/python -m llm_gateway.preflight
+	exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
 test: install model ## run the whole test suite (sets up what it needs; no Docker)
 	$(BIN)/pytest -q api/tests -m "not stack"
@@ -54,9 +55,11 @@ format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix api
 	$(BIN)/ruff format api
 
-up: ## build and start the stack (api + Caddy), wait until healthy, print the URLs
-	$(COMPOSE) up -d --build --wait
-	@scripts/stack-urls.sh
+up: ## build, check the settings, start the stack (api + Caddy), wait until healthy; says open or keyed
+	scripts/up.sh
+
+api-key: ## add a new random API key to secrets/api_keys (use with API_KEYS_FILE=secrets/api_keys)
+	@scripts/api-key.sh
 
 down: ## stop the stack and remove its containers
 	$(COMPOSE) down

@@ -1,6 +1,7 @@
 """Settings: one class, read from the environment and `.env`, validated at start-up.
 
-Environment variables win over `.env`, so `MODEL_BACKEND=mock PORT=9000 make serve` works.
+Environment variables win over `.env`, so `MODEL_BACKEND=mock PORT=9000 make serve` works, and
+an empty value counts as unset (the committed `.env` leaves secrets empty).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        env_ignore_empty=True,
         protected_namespaces=(),
     )
 
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     api_keys_file: str | None = None
     metrics_token: str | None = Field(None, repr=False)
+    metrics_token_file: str | None = None
     site_address: str = "localhost"
     allow_public_without_keys: bool = False
 
@@ -105,6 +108,21 @@ class Settings(BaseSettings):
     def _hosts_present(self) -> Settings:
         if not self.host:
             raise ValueError("HOST must name at least one address to listen on")
+        return self
+
+    @field_validator("api_keys_file", "metrics_token_file")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        if value is not None and not os.access(value, os.R_OK):
+            why = "is not readable" if os.path.exists(value) else "does not exist"
+            raise ValueError(f"{value} {why} (as user id {os.getuid()})")
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_token_from_file(self) -> Settings:
+        if self.metrics_token_file and not self.metrics_token:
+            with open(self.metrics_token_file, encoding="utf-8") as token_file:
+                self.metrics_token = token_file.read().strip() or None
         return self
 
     @model_validator(mode="after")

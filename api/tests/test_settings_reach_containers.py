@@ -1,0 +1,174 @@
+"""Every setting documented in `.env` reaches the process that reads it, with the shell's value
+winning over `.env`, natively and in the Compose stack. (`API_KEYS=sk-... make up` once
+started an open stack: the api container read `.env` only.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from llm_gateway.config import Settings
+
+from .helpers import REPO_ROOT
+
+DOTENV = REPO_ROOT / ".env"
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+README = REPO_ROOT / "README.md"
+# The container sets these itself (listen on every address, the model baked into the image);
+# their `.env` values are for `make serve`.
+CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH"}
+# Set for the api by the compose file, read by the server but not a documented setting.
+INTERNAL = {"PROMETHEUS_MULTIPROC_DIR"}
+
+
+def dotenv() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in DOTENV.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def api_setting_names() -> set[str]:
+    """The environment variable of every field the api's settings read."""
+    return {name.upper() for name in Settings.model_fields}
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return document
+
+
+def environment(service: str) -> dict[str, str | None]:
+    """A service's `environment:` as written: None for a name passed on by name alone."""
+    entries = compose()["services"][service].get("environment", [])
+    assert isinstance(entries, list), f"{service}: write environment as a list"
+    out: dict[str, str | None] = {}
+    for entry in entries:
+        name, sep, value = str(entry).partition("=")
+        out[name] = value if sep else None
+    return out
+
+
+def interpolated() -> set[str]:
+    """Names the compose file interpolates (`${NAME}`, `${NAME:-default}`)."""
+    return set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+
+
+def test_every_api_setting_is_documented_in_dotenv() -> None:
+    missing = api_setting_names() - set(dotenv())
+    assert not missing, f"settings the api reads but .env does not document: {sorted(missing)}"
+
+
+def test_every_dotenv_setting_reaches_the_container_that_reads_it() -> None:
+    api = environment("api")
+    by_name = {
+        name
+        for service in compose()["services"]
+        for name, value in environment(service).items()
+        if value is None
+    }
+    wrong = []
+    for name in dotenv():
+        if name in api_setting_names():
+            if name in CONTAINER_FIXED:
+                ok = api.get(name) is not None
+            else:
+                # By name only: Compose resolves it from the shell first, then `.env`.
+                ok = name in api and api[name] is None
+        else:
+            ok = name in by_name or name in interpolated()
+        if not ok:
+            wrong.append(name)
+    assert not wrong, f"settings in .env that never reach their container: {wrong}"
+
+
+def test_the_api_environment_names_only_real_settings() -> None:
+    unknown = set(environment("api")) - api_setting_names() - INTERNAL
+    assert not unknown, f"not settings of the api (a typo?): {sorted(unknown)}"
+
+
+def test_the_readme_documents_only_settings_that_exist() -> None:
+    text = README.read_text()
+    section = text[text.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
+    documented = set()
+    for row in section.splitlines():
+        if row.startswith("| `"):
+            documented |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1]))
+    assert documented
+    assert documented <= set(dotenv()), sorted(documented - set(dotenv()))
+
+
+def _config(env: dict[str, str]) -> dict[str, Any]:
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}}
+    result = subprocess.run(
+        ["docker", "compose", "--profile", "*", "config", "--format", "json"],
+        cwd=REPO_ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.fixture(scope="module")
+def compose_cli() -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI: the compose file itself was checked above")
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("no `docker compose` plugin: the compose file itself was checked above")
+
+
+@pytest.mark.usefixtures("compose_cli")
+def test_compose_gives_the_shell_precedence_over_dotenv() -> None:
+    """What Compose really hands each container: the shell's value when there is one, else
+    `.env`'s."""
+    passed_by_name = {
+        service: [n for n, v in environment(service).items() if v is None]
+        for service in compose()["services"]
+    }
+    sentinels = {n: f"from-shell-{n}" for names in passed_by_name.values() for n in names}
+    shell = _config(sentinels)["services"]
+    plain = _config({})["services"]
+    values = dotenv()
+    for service, names in passed_by_name.items():
+        for name in names:
+            assert shell[service]["environment"][name] == sentinels[name], (service, name)
+            if name in values:
+                assert plain[service]["environment"][name] == values[name], (service, name)
+    assert shell["api"]["environment"]["API_KEYS"] == "from-shell-API_KEYS"
+    assert shell["proxy"]["environment"]["SITE_ADDRESS"] == "from-shell-SITE_ADDRESS"
+    assert shell["api"]["environment"]["SITE_ADDRESS"] == "from-shell-SITE_ADDRESS"
+
+
+def test_native_settings_give_the_shell_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make serve` reads `.env` itself: every `.env` value can be beaten from the shell."""
+    monkeypatch.setenv("API_KEYS", "sk-from-shell")
+    monkeypatch.setenv("SITE_ADDRESS", "api.example.com")
+    s = Settings(_env_file=DOTENV)  # type: ignore[call-arg]
+    assert s.api_keys == ["sk-from-shell"]
+    assert s.site_address == "api.example.com"
+
+
+def test_an_empty_value_means_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("N_CTX=\nMAX_QUEUE=7\n")
+    monkeypatch.setenv("MAX_QUEUE", "")
+    s = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    assert s.n_ctx == Settings.model_fields["n_ctx"].default
+    assert s.max_queue == 7
