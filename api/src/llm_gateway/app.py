@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -29,7 +30,7 @@ from .service.slots import Slots
 log = structlog.get_logger("llm_gateway.app")
 
 
-async def _load(backend: Backend) -> None:
+async def _load(backend: Backend[Any]) -> None:
     try:
         await backend.load()
         log.info("model_loaded", backend=backend.name)
@@ -38,7 +39,11 @@ async def _load(backend: Backend) -> None:
         raise
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, backend_options: Mapping[str, Any] | None = None
+) -> FastAPI:
+    """The whole app. The backend reads its own settings from the environment;
+    `backend_options` override them (tests)."""
     settings = settings or load_settings()
     configure_logging(settings)  # process-wide by nature; everything else is per app
     if not settings.auth_enabled:
@@ -46,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "no_api_keys",
             message="API_KEYS is not set: every route is open to anyone who can reach it.",
         )
-    backend = create_backend(settings)
+    backend = create_backend(settings.model_backend, backend_options)
     registry = ModelRegistry()
     registry.add(backend, settings.served_model_ids, settings.model_owned_by)
     app_metrics = Metrics(version=__version__, backend=backend.name, model=settings.model_id)

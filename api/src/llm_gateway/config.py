@@ -1,7 +1,8 @@
-"""Settings: one class, read from the environment and `.env`, validated at start-up.
+"""The server's settings, read from the environment and `.env`, validated at start-up.
 
 Environment variables win over `.env`, so `MODEL_BACKEND=mock PORT=9000 make serve` works, and
-an empty value counts as unset (the committed `.env` leaves secrets empty).
+an empty value counts as unset (the committed `.env` leaves secrets empty). Each backend reads
+its own knobs (N_CTX, MOCK_TTFT_MS, ...) with its own settings class (`backends/`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ import ipaddress
 import os
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from .env import EnvSettings, SettingsError, read_settings
+
+__all__ = ["Settings", "SettingsError", "is_public_site", "load_settings"]
 
 
 def _split_csv(value: object) -> object:
@@ -20,17 +25,8 @@ def _split_csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    """Every knob of the api service. Names match the environment variables."""
-
-    model_config = SettingsConfigDict(
-        env_file=os.environ.get("ENV_FILE", ".env"),
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,
-        protected_namespaces=(),
-    )
+class Settings(EnvSettings):
+    """Every knob of the server. Names match the environment variables."""
 
     # --- models -------------------------------------------------------------------------
     model_backend: str = Field(
@@ -42,18 +38,6 @@ class Settings(BaseSettings):
         default_factory=lambda: ["gpt-3.5-turbo", "gpt-4o-mini"]
     )
     model_owned_by: str = "llm-gateway"
-
-    # mock backend
-    mock_ttft_ms: float = Field(0.0, ge=0, le=600_000)
-    mock_token_ms: float = Field(0.0, ge=0, le=60_000)
-    mock_seed: int = 0
-    mock_max_tokens: int = Field(64, ge=1, le=1_000_000)
-
-    # llama backend
-    model_path: str = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    n_ctx: int = Field(2048, ge=64, le=1_048_576)
-    n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=1024)
-    n_batch: int = Field(256, ge=1, le=65_536)
 
     # --- server -------------------------------------------------------------------------
     host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
@@ -169,17 +153,6 @@ def is_public_site(address: str) -> bool:
     return ip.is_global
 
 
-class SettingsError(SystemExit):
-    """Raised at start-up with a message an operator can act on."""
-
-
 def load_settings(**overrides: object) -> Settings:
     """Build settings or exit with one readable line per bad variable."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        lines = ["invalid configuration:"]
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
-        raise SettingsError("\n".join(lines)) from None
+    return read_settings(Settings, **overrides)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
-from gunicorn.arbiter import Arbiter
 from uvicorn.config import Config
 from uvicorn.server import Server
-from uvicorn_worker import UvicornWorker
+
+from .compat.uvicorn_worker import ServerClassWorker
 
 
 def shutdown_schedule(graceful_timeout: float) -> tuple[float, float]:
@@ -52,7 +51,7 @@ class DrainingServer(Server):
             timer.cancel()
 
 
-class Worker(UvicornWorker):  # type: ignore[misc]
+class Worker(ServerClassWorker):
     """uvicorn worker with the settings this service relies on, and a shutdown that ends
     within gunicorn's `graceful_timeout` (TIMEOUT_GRACEFUL_SHUTDOWN) with every response
     finished or closed with an error, never cut by the master's SIGKILL."""
@@ -72,14 +71,8 @@ class Worker(UvicornWorker):  # type: ignore[misc]
             self.cfg.graceful_timeout
         )
 
-    async def _serve(self) -> None:
-        # UvicornWorker._serve (uvicorn-worker 0.4.0) with the server class swapped.
-        self.config.app = self.wsgi
-        server = DrainingServer(self.config, self.drain_after)
-        self._install_sigquit_handler()
-        await server.serve(sockets=self.sockets)
-        if not server.started:
-            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+    def make_server(self) -> Server:
+        return DrainingServer(self.config, self.drain_after)
 
 
 def _ipv6_usable(address: str) -> bool:

@@ -42,12 +42,11 @@ def test_parse_call_accepts_only_known_functions() -> None:
 
 @pytest.fixture(scope="module")
 def template(model_file: str):  # type: ignore[no-untyped-def]
-    from llama_cpp import Llama
-
     from llm_gateway.backends.llama.prompts import ChatTemplate
+    from llm_gateway.compat.llama_cpp import Llama, Vocab
 
     llm = Llama(model_file, n_ctx=256, verbose=False)
-    yield ChatTemplate(llm)
+    yield ChatTemplate(llm, Vocab(llm))
     llm.close()
 
 

@@ -20,8 +20,10 @@ from .support import CHAT, assert_error, chat_body
 
 
 @contextlib.asynccontextmanager
-async def app_and_client(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings(**overrides))
+async def app_and_client(
+    backend: dict[str, Any] | None = None, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings(**overrides), backend_options=backend)
     async with app.router.lifespan_context(app):
         for task in app.state.loading:
             await task
@@ -46,7 +48,7 @@ SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would 
 
 
 async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
-    async with app_and_client(**SLOW) as (app, client):
+    async with app_and_client(SLOW) as (app, client):
         request = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
         await wait_for(lambda: app.state.slots.running == 1)
         await asyncio.sleep(0.2)  # a few tokens out
@@ -70,7 +72,7 @@ async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
 
 
 async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> None:
-    async with app_and_client(max_concurrent=1, **SLOW) as (app, client):
+    async with app_and_client(SLOW, max_concurrent=1) as (app, client):
         running = asyncio.ensure_future(client.post(CHAT, json=chat_body()))
         await wait_for(lambda: app.state.slots.running == 1)
         queued = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
@@ -82,7 +84,7 @@ async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> 
 
 
 async def test_a_request_arriving_after_the_drain_gets_503_at_once() -> None:
-    async with app_and_client(**SLOW) as (app, client):
+    async with app_and_client(SLOW) as (app, client):
         app.state.shutting_down.set()
         response = await asyncio.wait_for(client.post(CHAT, json=chat_body(stream=True)), 10)
         assert_error(response, 503, "server_error", "server_shutdown")

@@ -48,7 +48,7 @@ async def test_over_the_limit_is_a_400_naming_the_parameter(
 
 
 async def test_defaults_above_the_token_cap_come_down_to_it() -> None:
-    async with asgi_client(settings(max_tokens=5, mock_max_tokens=64)) as client:
+    async with asgi_client(settings(max_tokens=5), backend={"mock_max_tokens": 64}) as client:
         chat = await client.post(
             "/v1/chat/completions", json={"model": "mock-model", "messages": [MSG]}
         )

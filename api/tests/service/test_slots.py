@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import pytest
 
 from llm_gateway.backends import GenerationRequest, Message
-from llm_gateway.backends.mock import MockBackend
+from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.errors import RateLimited
 from llm_gateway.service.generation import Generation, GenerationStats
 from llm_gateway.service.slots import Slots
-
-from ..helpers import settings
 
 
 class Recorder:
@@ -190,8 +189,8 @@ async def test_many_waiters_cancelled_and_timed_out_at_random_leave_exact_accoun
     assert_idle(s)
 
 
-def generation(s: Slots, **overrides: object) -> Generation:
-    backend = MockBackend(settings(**overrides))
+def generation(s: Slots, **overrides: Any) -> Generation:
+    backend = MockBackend(MockSettings(**overrides))
     request = GenerationRequest(messages=(Message(role="user", content="hi"),))
     return Generation(
         id_prefix="chatcmpl",

@@ -1,18 +1,30 @@
-"""The one interface every model backend implements."""
+"""The one interface every model backend implements, and the base of its settings."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
-from typing import ClassVar
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import ClassVar, Generic
 
-from ..config import Settings
+from typing_extensions import TypeVar
+
+from ..env import EnvSettings
 from .types import Delta, GenerationRequest
 
 
-class Backend(ABC):
+class BackendSettings(EnvSettings):
+    """A backend's own knobs. Subclass it with fields named like their environment variables
+    (`n_ctx` reads N_CTX); values come from the environment, then `.env`, and are validated
+    at start-up with the same one-line errors as the server's settings."""
+
+
+SettingsT = TypeVar("SettingsT", bound=BackendSettings, default=BackendSettings)
+
+
+class Backend(ABC, Generic[SettingsT]):
     """A model behind the API. Streaming first: non-streaming answers are folded from
-    `stream()` by the service, so the two can never disagree.
+    `stream()` by the renderers, so the two can never disagree.
 
     Contract for `stream()`:
     - yield `Delta`s as tokens come; the last one has `finish_reason` and token counts;
@@ -20,9 +32,13 @@ class Backend(ABC):
     - raise `errors.APIError` subclasses for the client's mistakes (e.g.
       `ContextLengthExceeded`) before yielding anything, other exceptions for faults;
     - stop working promptly when the iterator is closed (client went away).
+
+    Settings: declare `settings_class = MySettings` (a `BackendSettings` subclass); the loader
+    builds it and passes it to `__init__`. A backend never sees the server's configuration.
     """
 
     name: ClassVar[str] = "custom"
+    settings_class: ClassVar[type[BackendSettings]] = BackendSettings
     supported_params: ClassVar[frozenset[str]] = frozenset()
     """Request fields this backend honours beyond the ones every backend must."""
     default_concurrency: ClassVar[int] = 1
@@ -30,7 +46,7 @@ class Backend(ABC):
     supports_chat: ClassVar[bool] = True
     supports_completions: ClassVar[bool] = True
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
         self.ready = False
 
@@ -49,3 +65,16 @@ class Backend(ABC):
     @abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         """Generate one choice."""
+
+    async def stream_choices(
+        self, requests: Sequence[GenerationRequest]
+    ) -> AsyncIterator[tuple[int, Delta]]:
+        """Every choice of one API call as `(index into requests, delta)`: the `n` choices of
+        a prompt are adjacent and differ only in `choice_index`. This default runs them one
+        after another through `stream()`; a backend that can run them at once (sharing the
+        prompt's work) overrides it. Deltas of different choices may interleave; each
+        choice's own deltas stay in order and end with its `finish_reason`."""
+        for index, request in enumerate(requests):
+            async with aclosing(self.stream(request)) as deltas:  # type: ignore[type-var]
+                async for delta in deltas:
+                    yield index, delta

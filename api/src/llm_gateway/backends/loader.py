@@ -1,23 +1,25 @@
-"""Pick the backend class named by MODEL_BACKEND: a built-in name or `module:Class`."""
+"""MODEL_BACKEND → a backend instance: the class (a built-in name or `package.module:Class`)
+and its own settings, read from the environment like the server's."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
-from ..config import Settings
+from ..env import read_settings
 from .base import Backend
 
+BUILT_IN = {
+    "mock": "llm_gateway.backends.mock:MockBackend",
+    "llama": "llm_gateway.backends.llama.backend:LlamaBackend",
+}
 
-def backend_class(spec: str) -> type[Backend]:
-    if spec == "mock":
-        from .mock import MockBackend
 
-        return MockBackend
-    if spec == "llama":
-        from .llama import LlamaBackend
-
-        return LlamaBackend
-    module_name, _, class_name = spec.partition(":")
+def backend_class(spec: str) -> type[Backend[Any]]:
+    """Built-in backends are loaded exactly like a user's class, by import path."""
+    path = BUILT_IN.get(spec, spec)
+    module_name, _, class_name = path.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -25,10 +27,14 @@ def backend_class(spec: str) -> type[Backend]:
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Backend)):
         raise ValueError(
-            f"MODEL_BACKEND={spec!r}: {class_name!r} is not a subclass of llm_gateway.Backend"
+            f"MODEL_BACKEND={spec!r}: {class_name!r} is not a subclass of "
+            "llm_gateway.backends.Backend"
         )
     return cls
 
 
-def create_backend(settings: Settings) -> Backend:
-    return backend_class(settings.model_backend)(settings)
+def create_backend(spec: str, options: Mapping[str, Any] | None = None) -> Backend[Any]:
+    """The backend named by `spec`, its settings from the environment; `options` win over
+    the environment (tests, and later per-model entries)."""
+    cls = backend_class(spec)
+    return cls(read_settings(cls.settings_class, **dict(options or {})))

@@ -13,8 +13,9 @@ import random
 import zlib
 from collections.abc import AsyncIterator
 
-from ..config import Settings
-from .base import Backend
+from pydantic import Field
+
+from .base import Backend, BackendSettings
 from .stops import StopMatcher
 from .types import Delta, FinishReason, GenerationRequest, TokenLogprob, TopLogprob
 
@@ -64,12 +65,20 @@ _WORDS = (
 )
 
 
-class MockBackend(Backend):
+class MockSettings(BackendSettings):
+    mock_ttft_ms: float = Field(0.0, ge=0, le=600_000, description="time to first token")
+    mock_token_ms: float = Field(0.0, ge=0, le=60_000, description="delay between tokens")
+    mock_seed: int = Field(0, description="mixed into every answer")
+    mock_max_tokens: int = Field(64, ge=1, le=1_000_000, description="natural output length")
+
+
+class MockBackend(Backend[MockSettings]):
     name = "mock"
+    settings_class = MockSettings
     supported_params = frozenset({"seed", "logprobs", "top_logprobs"})
     default_concurrency = 256
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: MockSettings) -> None:
         super().__init__(settings)
         self._ttft = settings.mock_ttft_ms / 1000
         self._token_delay = settings.mock_token_ms / 1000

@@ -74,7 +74,7 @@ class Generation:
         self._first: Event | None = None
         self._iterator: AsyncIterator[Event] | None = None
         self._prompt_tokens: dict[int, int] = {}
-        self._unfinished_tokens = 0  # running total of the choice in progress
+        self._unfinished: dict[int, int] = {}  # running totals of choices in progress
 
     async def start(self) -> None:
         self.stats.queue_wait = await self._slots.acquire()
@@ -106,8 +106,8 @@ class Generation:
                 await iterator.aclose()  # type: ignore[attr-defined]
         finally:
             # A choice cut short (client gone, shutdown, error) still cost its tokens.
-            self.stats.completion_tokens += self._unfinished_tokens
-            self._unfinished_tokens = 0
+            self.stats.completion_tokens += sum(self._unfinished.values())
+            self._unfinished.clear()
             if self._has_slot:
                 self._has_slot = False
                 self._slots.release()
@@ -117,20 +117,20 @@ class Generation:
     async def _run(self) -> AsyncIterator[Event]:
         stats = self.stats
         output = stats.output
-        for index, request in enumerate(self.requests):
-            async with aclosing(self.backend.stream(request)) as deltas:  # type: ignore[type-var]
-                async for delta in deltas:
-                    if stats.first_token_at is None:
-                        stats.first_token_at = time.perf_counter()
-                    if delta.prompt_tokens is not None:
-                        self._count_prompt(index, delta.prompt_tokens)
-                    if delta.finish_reason is not None:
-                        self._finish(delta)
-                    elif delta.completion_tokens is not None:
-                        self._unfinished_tokens = delta.completion_tokens
-                    if output is not None:
-                        output[index].append(delta.text)
-                    yield index, delta
+        choices = self.backend.stream_choices(self.requests)
+        async with aclosing(choices):  # type: ignore[type-var]
+            async for index, delta in choices:
+                if stats.first_token_at is None:
+                    stats.first_token_at = time.perf_counter()
+                if delta.prompt_tokens is not None:
+                    self._count_prompt(index, delta.prompt_tokens)
+                if delta.finish_reason is not None:
+                    self._finish(index, delta)
+                elif delta.completion_tokens is not None:
+                    self._unfinished[index] = delta.completion_tokens
+                if output is not None:
+                    output[index].append(delta.text)
+                yield index, delta
         stats.finished_at = time.perf_counter()
 
     def _count_prompt(self, index: int, tokens: int) -> None:
@@ -140,10 +140,10 @@ class Generation:
             self._prompt_tokens[group] = tokens
             self.stats.prompt_tokens += tokens
 
-    def _finish(self, delta: Delta) -> None:
+    def _finish(self, index: int, delta: Delta) -> None:
+        running = self._unfinished.pop(index, 0)
         finished = delta.completion_tokens
-        self.stats.completion_tokens += self._unfinished_tokens if finished is None else finished
-        self._unfinished_tokens = 0
+        self.stats.completion_tokens += running if finished is None else finished
         self.stats.finish_reasons.append(delta.finish_reason or "stop")
 
     def usage(self) -> dict[str, int]:

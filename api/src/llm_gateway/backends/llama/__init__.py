@@ -1,5 +1,4 @@
-"""The embedded default model: llama.cpp through llama-cpp-python."""
+"""The embedded default model: llama.cpp through llama-cpp-python (`backend.LlamaBackend`).
 
-from .backend import LlamaBackend
-
-__all__ = ["LlamaBackend"]
+Nothing is imported here, so `default_model` runs without llama-cpp-python installed.
+"""

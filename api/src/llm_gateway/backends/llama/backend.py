@@ -12,9 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from llama_cpp import Llama
-
-from ...config import Settings
+from ...compat.llama_cpp import Llama, Vocab
 from ...errors import ContextLengthExceeded, InvalidRequest
 from ..base import Backend
 from ..stops import StopMatcher
@@ -22,12 +20,14 @@ from ..types import Delta, FinishReason, GenerationRequest, ToolCallDelta
 from . import engine
 from .constraints import CallStreamer, OutputPlan, parse_call, plan
 from .prompts import ChatTemplate
+from .settings import LlamaSettings
 
 _END = object()
 
 
-class LlamaBackend(Backend):
+class LlamaBackend(Backend[LlamaSettings]):
     name = "llama"
+    settings_class = LlamaSettings
     supported_params = frozenset(
         {
             "temperature",
@@ -46,9 +46,10 @@ class LlamaBackend(Backend):
     )
     default_concurrency = 1  # one llama.cpp context per worker
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LlamaSettings) -> None:
         super().__init__(settings)
         self._llm: Llama | None = None
+        self._vocab: Vocab | None = None
         self._template: ChatTemplate | None = None
         # One thread owns the llama.cpp context: jobs run strictly one after another.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -61,7 +62,8 @@ class LlamaBackend(Backend):
             )
         loop = asyncio.get_running_loop()
         self._llm = await loop.run_in_executor(self._thread, self._open, str(path))
-        self._template = ChatTemplate(self._llm)
+        self._vocab = Vocab(self._llm)
+        self._template = ChatTemplate(self._llm, self._vocab)
         self.ready = True
 
     def _open(self, path: str) -> Llama:
@@ -90,16 +92,23 @@ class LlamaBackend(Backend):
     # --- request → job ------------------------------------------------------------------
 
     def _prompt_tokens(
-        self, llm: Llama, request: GenerationRequest, output: OutputPlan
+        self, llm: Llama, vocab: Vocab, request: GenerationRequest, output: OutputPlan
     ) -> list[int]:
         if request.messages is not None:
             assert self._template is not None
             text = self._template.render(request.messages, output.instructions)
-            return llm.tokenize(text.encode("utf-8"), add_bos=_adds_bos(llm), special=True)
-        return llm.tokenize((request.prompt or "").encode("utf-8"), add_bos=_adds_bos(llm))
+            return llm.tokenize(text.encode("utf-8"), add_bos=vocab.adds_bos, special=True)
+        return llm.tokenize((request.prompt or "").encode("utf-8"), add_bos=vocab.adds_bos)
 
-    def _job(self, llm: Llama, request: GenerationRequest, output: OutputPlan) -> engine.Job:
-        tokens = self._prompt_tokens(llm, request, output)
+    def _job(
+        self, llm: Llama, vocab: Vocab, request: GenerationRequest, output: OutputPlan
+    ) -> engine.Job:
+        if output.grammar is not None and not vocab.grammar_parses(output.grammar):
+            raise InvalidRequest(
+                "This JSON schema cannot be turned into a generation grammar.",
+                param="tools" if output.mode.startswith("tool") else "response_format",
+            )
+        tokens = self._prompt_tokens(llm, vocab, request, output)
         n_ctx = llm.n_ctx()
         room = n_ctx - len(tokens)
         if room <= 0 or (request.max_tokens is not None and request.max_tokens > room):
@@ -110,7 +119,7 @@ class LlamaBackend(Backend):
                 "length of the prompt or of max_tokens.",
                 param="messages" if request.messages is not None else "prompt",
             )
-        n_vocab = llm.n_vocab()
+        n_vocab = vocab.size
         for token in request.logit_bias:
             if not 0 <= token < n_vocab:
                 raise InvalidRequest(
@@ -137,7 +146,7 @@ class LlamaBackend(Backend):
 
     # --- the bridge ---------------------------------------------------------------------
 
-    async def _tokens(self, llm: Llama, job: engine.Job) -> AsyncIterator[Any]:
+    async def _tokens(self, llm: Llama, vocab: Vocab, job: engine.Job) -> AsyncIterator[Any]:
         """Run the job in the generation thread; yield its Token/Finished items."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -147,7 +156,7 @@ class LlamaBackend(Backend):
 
         def work() -> None:
             try:
-                engine.run(llm, job, emit)
+                engine.run(llm, vocab, job, emit)
             except BaseException as exc:
                 emit(exc)
             finally:
@@ -166,14 +175,14 @@ class LlamaBackend(Backend):
                 await asyncio.shield(done)
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        llm = self._llm
-        if llm is None:
+        llm, vocab = self._llm, self._vocab
+        if llm is None or vocab is None:
             raise RuntimeError("model not loaded")
         output = plan(request)
-        job = self._job(llm, request, output)
+        job = self._job(llm, vocab, request, output)
         prompt_tokens = len(job.tokens)
         shaper = _Shaper(output, request.stop)
-        async with contextlib.aclosing(self._tokens(llm, job)) as items:  # type: ignore[type-var]
+        async with contextlib.aclosing(self._tokens(llm, vocab, job)) as items:  # type: ignore[type-var]
             async for item in items:
                 if isinstance(item, engine.Finished):
                     if item.reason == "cancelled":
@@ -192,10 +201,6 @@ class LlamaBackend(Backend):
                     yield delta
                     return
                 yield delta
-
-
-def _adds_bos(llm: Llama) -> bool:
-    return bool(llm._model.add_bos_token())
 
 
 class _Shaper:

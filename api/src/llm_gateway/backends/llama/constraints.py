@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
-
+from ...compat.llama_cpp import JSON_GBNF, json_schema_to_gbnf
 from ...errors import InvalidRequest
 from ..types import GenerationRequest, ToolSpec
 
@@ -22,23 +21,20 @@ ANY_OBJECT: dict[str, Any] = {"type": "object"}
 @dataclass(frozen=True, slots=True)
 class OutputPlan:
     mode: Mode
-    grammar: LlamaGrammar | None = None
+    grammar: str | None = None
+    """GBNF that the output must match."""
     instructions: str | None = None
     tool_name: str | None = None  # the forced function, for tool_arguments
     tool_names: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=1)
-def _json_grammar() -> LlamaGrammar:
-    return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
-
-
 @lru_cache(maxsize=64)
-def _schema_grammar(schema_json: str) -> LlamaGrammar:
-    return LlamaGrammar.from_json_schema(schema_json, verbose=False)
+def _schema_grammar(schema_json: str) -> str:
+    gbnf: str = json_schema_to_gbnf(schema_json)
+    return gbnf
 
 
-def schema_grammar(schema: dict[str, Any], param: str) -> LlamaGrammar:
+def schema_grammar(schema: dict[str, Any], param: str) -> str:
     try:
         return _schema_grammar(json.dumps(schema))  # key order is output order
     except Exception as exc:
@@ -99,7 +95,7 @@ def plan(request: GenerationRequest) -> OutputPlan:
             tool_names=names,
         )
     if request.response_format == "json_object":
-        return OutputPlan("json", _json_grammar(), "Reply with a JSON object.")
+        return OutputPlan("json", JSON_GBNF, "Reply with a JSON object.")
     if request.response_format == "json_schema":
         schema = request.json_schema or ANY_OBJECT
         return OutputPlan(

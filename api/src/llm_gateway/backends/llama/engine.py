@@ -9,18 +9,14 @@ stops the work within a token.
 from __future__ import annotations
 
 import codecs
-import ctypes
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import llama_cpp
 import numpy as np
-from llama_cpp import Llama
-from llama_cpp import _internals as internals
-from llama_cpp.llama_grammar import LlamaGrammar
 
+from ...compat.llama_cpp import Llama, Sampler, Vocab, last_logits
 from ..types import TokenLogprob, TopLogprob
 
 # Sampling defaults when the request leaves a knob unset: OpenAI's API has no top_k/min_p,
@@ -43,7 +39,7 @@ class Job:
     presence_penalty: float
     frequency_penalty: float
     logit_bias: dict[int, float]
-    grammar: LlamaGrammar | None
+    grammar: str | None
     logprobs: int | None
     cancelled: threading.Event = field(default_factory=threading.Event)
 
@@ -62,14 +58,14 @@ class Finished:
     completion_tokens: int
 
 
-def _sampler(llm: Llama, job: Job) -> internals.LlamaSampler:
-    sampler = internals.LlamaSampler()
+def _sampler(vocab: Vocab, job: Job) -> Sampler:
+    sampler = Sampler()
     if job.logit_bias:
-        sampler.add_logit_bias(llm.n_vocab(), job.logit_bias)
+        sampler.add_logit_bias(vocab.size, job.logit_bias)
     if job.presence_penalty or job.frequency_penalty:
         sampler.add_penalties(PENALTY_LAST_N, 1.0, job.frequency_penalty, job.presence_penalty)
     if job.grammar is not None:
-        sampler.add_grammar(llm._model, job.grammar)
+        sampler.add_grammar(vocab, job.grammar)
     temperature = DEFAULT_TEMPERATURE if job.temperature is None else job.temperature
     if temperature <= 0.0:
         sampler.add_greedy()
@@ -77,25 +73,14 @@ def _sampler(llm: Llama, job: Job) -> internals.LlamaSampler:
     sampler.add_top_k(DEFAULT_TOP_K)
     sampler.add_top_p(1.0 if job.top_p is None else job.top_p, 1)
     sampler.add_min_p(DEFAULT_MIN_P, 1)
-    sampler.add_temp(temperature)
-    sampler.add_dist(job.seed)
+    sampler.add_temperature(temperature)
+    sampler.add_distribution(job.seed)
     return sampler
 
 
-def piece(llm: Llama, token: int) -> bytes:
-    """The bytes of one token (llama-cpp-python's own helper returns a padded buffer)."""
-    size = 64
-    while True:
-        buf = ctypes.create_string_buffer(size)
-        n = llama_cpp.llama_token_to_piece(llm._model.vocab, token, buf, size, 0, False)
-        if n >= 0:
-            return buf.raw[:n]
-        size = -n
-
-
-def _logprob(llm: Llama, token: int, data: bytes, top: int) -> TokenLogprob:
+def _logprob(llm: Llama, vocab: Vocab, token: int, data: bytes, top: int) -> TokenLogprob:
     """Log-probabilities from the raw distribution of the last evaluated position."""
-    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+    logits = last_logits(llm, vocab)
     shifted = logits - logits.max()
     logsumexp = float(np.log(np.exp(shifted).sum()))
     alternatives: list[TopLogprob] = []
@@ -103,7 +88,7 @@ def _logprob(llm: Llama, token: int, data: bytes, top: int) -> TokenLogprob:
         best = np.argpartition(-shifted, top)[:top]
         best = best[np.argsort(-shifted[best])]
         for alt in best:
-            alt_piece = piece(llm, int(alt))
+            alt_piece = vocab.piece(int(alt))
             alternatives.append(
                 TopLogprob(
                     alt_piece.decode("utf-8", "replace"),
@@ -131,10 +116,10 @@ def _reuse_prefix(llm: Llama, tokens: list[int]) -> list[int]:
     return tokens[shared:]
 
 
-def run(llm: Llama, job: Job, emit: Callable[[Any], None]) -> None:
+def run(llm: Llama, vocab: Vocab, job: Job, emit: Callable[[Any], None]) -> None:
     """Generate until end-of-generation, `max_new_tokens`, or cancellation."""
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    sampler = _sampler(llm, job)
+    sampler = _sampler(vocab, job)
     produced = 0
     try:
         llm.eval(_reuse_prefix(llm, job.tokens))
@@ -142,14 +127,16 @@ def run(llm: Llama, job: Job, emit: Callable[[Any], None]) -> None:
             if job.cancelled.is_set():
                 emit(Finished("cancelled", produced))
                 return
-            token = sampler.sample(llm._ctx, -1)
-            if llama_cpp.llama_token_is_eog(llm._model.vocab, token):
+            token = sampler.sample(llm)
+            if vocab.is_end(token):
                 emit(Token(decoder.decode(b"", final=True)))
                 emit(Finished("stop", produced))
                 return
             produced += 1
-            data = piece(llm, token)
-            logprob = _logprob(llm, token, data, job.logprobs) if job.logprobs is not None else None
+            data = vocab.piece(token)
+            logprob = None
+            if job.logprobs is not None:
+                logprob = _logprob(llm, vocab, token, data, job.logprobs)
             emit(Token(decoder.decode(data), logprob))
             if produced < job.max_new_tokens:
                 llm.eval([token])

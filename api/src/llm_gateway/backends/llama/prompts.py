@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from ...compat.llama_cpp import Llama, Vocab
 from ...errors import InvalidRequest
 from ..types import Message
 
@@ -19,22 +19,16 @@ CHATML = (
 )
 
 
-def _token_text(llm: Llama, token: int) -> str:
-    if token < 0:
-        return ""
-    return llm._model.token_get_text(token)
-
-
 class ChatTemplate:
-    def __init__(self, llm: Llama) -> None:
+    def __init__(self, llm: Llama, vocab: Vocab) -> None:
         template = llm.metadata.get("tokenizer.chat_template") or CHATML
         self.knows_developer = "developer" in template
         # A template that never mentions tools would silently drop tool calls and results.
         self.knows_tools = "tool_calls" in template
         self._formatter = Jinja2ChatFormatter(
             template,
-            eos_token=_token_text(llm, llm.token_eos()),
-            bos_token=_token_text(llm, llm.token_bos()),
+            eos_token=vocab.text(llm.token_eos()),
+            bos_token=vocab.text(llm.token_bos()),
         )
 
     def render(self, messages: tuple[Message, ...], instructions: str | None = None) -> str:
