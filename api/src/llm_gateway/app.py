@@ -23,7 +23,7 @@ from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
 from .routes import chat, completions, health, metrics, models
-from .service import CompletionService, ModelRegistry
+from .service import GenerationService, ModelRegistry
 from .service.limits import Limits
 from .service.slots import Slots
 
@@ -68,7 +68,7 @@ def create_app(
         max_tools=settings.max_tools,
         max_tokens=settings.max_tokens,
     )
-    service = CompletionService(registry, slots, limits, keep_output=settings.log_content)
+    service = GenerationService(registry, slots, limits, keep_output=settings.log_content)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -51,10 +51,10 @@ class KeyRing:
         return found
 
 
-def bearer_token(header: bytes | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
     if not header:
         return None
-    scheme, _, token = header.decode("latin-1").partition(" ")
+    scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None

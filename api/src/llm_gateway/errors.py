@@ -1,7 +1,8 @@
 """Typed errors and the one mapping to the OpenAI error object.
 
-Anything raised anywhere in the app ends up here: `error_body()` turns it into
-`{"error": {"message", "type", "param", "code"}}`, and `status_of()` picks the HTTP status.
+Anything raised anywhere in the app ends up here: `api_error(exc)` is what the client is
+told about it (an unexpected exception reveals nothing), and its `body()` is
+`{"error": {"message", "type", "param", "code"}}`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ class APIError(Exception):
         if code is not None:
             self.code = code
         self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
 
 
 class InvalidRequest(APIError):
@@ -91,46 +102,28 @@ class ServiceUnavailable(APIError):
 
 
 class ServerShuttingDown(ServiceUnavailable):
-    """The worker's graceful shutdown period is ending; another replica can take it."""
+    """The worker's graceful shutdown period is ending; another replica can take it (the
+    SDKs retry a 503 with `Retry-After`)."""
 
     code = "server_shutdown"
 
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is shutting down; retry the request.", headers={"Retry-After": "1"}
+        )
 
-class BackendError(APIError):
-    """The model backend failed; the message must not leak internals."""
+
+class InternalError(APIError):
+    """What the client is told about any exception that is not an `APIError`."""
 
     status = 500
     type = "server_error"
-    code = "backend_error"
+    code = "internal_error"
+
+    def __init__(self) -> None:
+        super().__init__("The server had an error while processing your request.")
 
 
-INTERNAL_MESSAGE = "The server had an error while processing your request."
-
-
-def error_body(exc: BaseException) -> dict[str, Any]:
-    """The OpenAI error object for any exception; unknown ones reveal nothing."""
-    if isinstance(exc, APIError):
-        return {
-            "error": {
-                "message": exc.message,
-                "type": exc.type,
-                "param": exc.param,
-                "code": exc.code,
-            }
-        }
-    return {
-        "error": {
-            "message": INTERNAL_MESSAGE,
-            "type": "server_error",
-            "param": None,
-            "code": "internal_error",
-        }
-    }
-
-
-def status_of(exc: BaseException) -> int:
-    return exc.status if isinstance(exc, APIError) else 500
-
-
-def error_type_of(exc: BaseException) -> str:
-    return exc.type if isinstance(exc, APIError) else "server_error"
+def api_error(exc: BaseException) -> APIError:
+    """The one mapping: the error as the client sees it."""
+    return exc if isinstance(exc, APIError) else InternalError()

@@ -1,4 +1,9 @@
-"""Exceptions → OpenAI error responses. The single place errors become HTTP."""
+"""Errors → HTTP: the OpenAI error response for anything raised, in one place.
+
+Every error answered anywhere (routes, middleware, the generation response) goes through
+`send_error` or the handlers installed here, and is left on the request's state where the
+observability middleware reads it for the log line and the metrics.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,44 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
-from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, error_body, status_of
+from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, api_error
 
 
-def error_response(exc: BaseException) -> Response:
-    headers = exc.headers if isinstance(exc, APIError) else None
+def http_api_error(exc: BaseException, scope: Scope) -> APIError:
+    """`errors.api_error`, plus what Starlette and FastAPI raise themselves."""
+    if isinstance(exc, StarletteHTTPException):
+        where = f"({scope.get('method')} {scope.get('path')})"
+        mapped: APIError
+        if exc.status_code == 404:
+            mapped = NotFound(f"Invalid URL {where}.")
+        elif exc.status_code == 405:
+            mapped = MethodNotAllowed(f"Method not allowed {where}.")
+        else:
+            mapped = APIError(str(exc.detail))
+            mapped.status = exc.status_code
+            mapped.type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        # Starlette's own headers matter: a 405 must say which methods are allowed (`Allow`).
+        mapped.headers = {**(exc.headers or {}), **mapped.headers}
+        return mapped
+    if isinstance(exc, RequestValidationError):
+        return InvalidRequest(f"Invalid request: {exc}")
+    return api_error(exc)
+
+
+def error_response(error: APIError) -> Response:
     return Response(
-        orjson.dumps(error_body(exc)),
-        status_code=status_of(exc),
+        orjson.dumps(error.body()),
+        status_code=error.status,
         media_type="application/json",
-        headers=headers,
+        headers=error.headers or None,
     )
 
 
-def remember_error(scope: Scope, exc: BaseException) -> None:
+def remember_error(scope: Scope, error: BaseException) -> None:
     """Leave the error where the observability middleware reads it (the request's state)."""
-    scope.setdefault("state", {})["error"] = exc
+    scope.setdefault("state", {})["error"] = error
 
 
 def remembered_error(scope: Scope) -> BaseException | None:
@@ -32,41 +57,22 @@ def remembered_error(scope: Scope) -> BaseException | None:
     return error if isinstance(error, BaseException) else None
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    remember_error(request.scope, exc)
-    return error_response(exc)
+async def send_error(scope: Scope, receive: Receive, send: Send, exc: BaseException) -> None:
+    """Answer with the error (nothing may have been sent yet) and remember it."""
+    error = http_api_error(exc, scope)
+    remember_error(scope, error)
+    await error_response(error)(scope, receive, send)
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    where = f"({request.method} {request.url.path})"
-    mapped: APIError
-    if exc.status_code == 404:
-        mapped = NotFound(f"Invalid URL {where}.")
-    elif exc.status_code == 405:
-        mapped = MethodNotAllowed(f"Method not allowed {where}.")
-    else:
-        mapped = APIError(str(exc.detail))
-        mapped.status = exc.status_code
-        mapped.type = "invalid_request_error" if exc.status_code < 500 else "server_error"
-    # Starlette's own headers matter: a 405 must say which methods are allowed (`Allow`).
-    mapped.headers = {**(exc.headers or {}), **mapped.headers}
-    return await _api_error(request, mapped)
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    return await _api_error(request, InvalidRequest(f"Invalid request: {exc}"))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    """Last resort only: the observability middleware catches, logs and answers unhandled
-    errors first. Starlette re-raises after this handler, so the server logs it."""
-    remember_error(request.scope, exc)
-    return error_response(exc)
+async def _handle(request: Request, exc: Exception) -> Response:
+    """For APIError, HTTP and validation errors raised inside routes. Unexpected exceptions
+    are answered by the observability middleware (which logs them once, with the traceback);
+    Starlette re-raises them after this handler as the last resort."""
+    error = http_api_error(exc, request.scope)
+    remember_error(request.scope, error)
+    return error_response(error)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(APIError, _api_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)
+    for kind in (APIError, StarletteHTTPException, RequestValidationError, Exception):
+        app.add_exception_handler(kind, _handle)

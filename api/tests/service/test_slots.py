@@ -193,7 +193,6 @@ def generation(s: Slots, **overrides: Any) -> Generation:
     backend = MockBackend(MockSettings(**overrides))
     request = GenerationRequest(messages=(Message(role="user", content="hi"),))
     return Generation(
-        id_prefix="chatcmpl",
         model="mock-model",
         backend=backend,
         requests=[request],

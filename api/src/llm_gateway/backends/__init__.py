@@ -1,6 +1,6 @@
 """Model backends behind one streaming interface. Backends know nothing about HTTP."""
 
-from .base import Backend
+from .base import Backend, BackendSettings
 from .types import (
     Delta,
     FinishReason,
@@ -13,6 +13,7 @@ from .types import (
 
 __all__ = [
     "Backend",
+    "BackendSettings",
     "Delta",
     "FinishReason",
     "GenerationRequest",

@@ -58,10 +58,6 @@ class Backend(ABC, Generic[SettingsT]):
         """Release resources at shutdown."""
         self.ready = False
 
-    @property
-    def context_length(self) -> int | None:
-        return None
-
     @abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         """Generate one choice."""

@@ -15,13 +15,22 @@ from typing import Any
 import llama_cpp
 import numpy as np
 from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 
 from . import require
 
 require("llama-cpp-python", llama_cpp.__version__, (0, 3, 16), (0, 4, 0))
 
-__all__ = ["JSON_GBNF", "Llama", "Sampler", "Vocab", "json_schema_to_gbnf", "last_logits"]
+__all__ = [
+    "JSON_GBNF",
+    "Jinja2ChatFormatter",
+    "Llama",
+    "Sampler",
+    "Vocab",
+    "json_schema_to_gbnf",
+    "last_logits",
+]
 
 GRAMMAR_ROOT = b"root"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import KeyRing, bearer_token
 from ..errors import Unauthorized
-from ..http_errors import error_response, remember_error
-from .headers import first_header
+from ..http_errors import send_error
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 METRICS_PATH = "/metrics"
@@ -25,7 +25,7 @@ class AuthMiddleware:
         path = scope["path"]
         if path in OPEN_PATHS:
             return None
-        token = bearer_token(first_header(scope, b"authorization"))
+        token = bearer_token(Headers(scope=scope).get("authorization"))
         if path == METRICS_PATH:
             if not self.metrics_token:
                 return None
@@ -46,7 +46,6 @@ class AuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and (refusal := self._refusal(scope)) is not None:
             refusal.headers = {"WWW-Authenticate": "Bearer"}
-            remember_error(scope, refusal)
-            await error_response(refusal)(scope, receive, send)
+            await send_error(scope, receive, send, refusal)
             return
         await self.app(scope, receive, send)

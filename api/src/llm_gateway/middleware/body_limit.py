@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PayloadTooLarge
-from ..http_errors import error_response, remember_error
-from .headers import first_header
+from ..http_errors import send_error
 
 
 class BodyLimitMiddleware:
@@ -23,11 +23,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = first_header(scope, b"content-length")
+        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            error = self._error()
-            remember_error(scope, error)
-            await error_response(error)(scope, receive, send)
+            await send_error(scope, receive, send, self._error())
             return
         received = 0
 

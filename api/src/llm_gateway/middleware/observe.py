@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
+from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import APIError, error_type_of
+from ..errors import api_error
 from ..http_errors import error_response, remembered_error
 from ..observability.metrics import Metrics
 from ..observability.request_id import HEADER, request_id_from
@@ -59,8 +60,8 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = request_id_from(scope["headers"])
-        id_header = (HEADER, request_id.encode())
+        request_id = request_id_from(Headers(scope=scope))
+        id_header = (HEADER.encode(), request_id.encode())
         scope.setdefault("state", {})
         status: int | None = None
 
@@ -78,7 +79,7 @@ class ObserveMiddleware:
             except Exception as exc:
                 crash = exc
                 if status is None:
-                    await error_response(exc)(scope, receive, send_with_id)
+                    await error_response(api_error(exc))(scope, receive, send_with_id)
             finally:
                 self._observe(scope, status, time.perf_counter() - start, crash)
 
@@ -89,9 +90,8 @@ class ObserveMiddleware:
         generation: Generation | None = state.get("generation")
         stats = generation.stats if generation is not None else None
         error = crash or remembered_error(scope)
-        error_type = error_type_of(error) if error is not None else None
-        if error_type is None and stats is not None:
-            error_type = stats.error_type  # an error event inside a stream that began fine
+        client_error = api_error(error) if error is not None else None
+        error_type = client_error.type if client_error else None
         status = status or 500  # nothing was sent: the task was cancelled mid-way
         self.metrics.observe_request(
             route=route_of(scope, self.routes),
@@ -114,7 +114,7 @@ class ObserveMiddleware:
             "queue_ms": _ms(stats.queue_wait) if stats else None,
             "disconnected": bool(stats and stats.disconnected),
             "error_type": error_type,
-            "error_code": _code(error),
+            "error_code": client_error.code if client_error else None,
         }
         if self.log_content and generation is not None:
             fields.update(generation.transcript())
@@ -128,9 +128,3 @@ class ObserveMiddleware:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
-
-
-def _code(error: BaseException | None) -> str | None:
-    if error is None:
-        return None
-    return error.code if isinstance(error, APIError) else "internal_error"

@@ -14,12 +14,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import bearer_token
 from ..errors import RateLimited
-from ..http_errors import error_response, remember_error
-from .headers import first_header
+from ..http_errors import send_error
 
 EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics"})
 MAX_KEYS = 100_000  # beyond this many active keys the least recently seen bucket goes
@@ -98,7 +98,7 @@ class RateLimitMiddleware:
     def _key(self, scope: Scope) -> str:
         if (
             self.keyed_by_key
-            and (token := bearer_token(first_header(scope, b"authorization"))) is not None
+            and (token := bearer_token(Headers(scope=scope).get("authorization"))) is not None
         ):
             # Only a digest is kept, like the key ring does.
             return "key:" + hashlib.sha256(token.encode()).hexdigest()
@@ -116,7 +116,6 @@ class RateLimitMiddleware:
                 f"Rate limit reached: {limit} requests per minute; retry after {math.ceil(wait)}s.",
                 headers={"Retry-After": str(math.ceil(wait))},
             )
-            remember_error(scope, error)
-            await error_response(error)(scope, receive, send)
+            await send_error(scope, receive, send, error)
             return
         await self.app(scope, receive, send)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 
-HEADER = b"x-request-id"
+from starlette.datastructures import Headers
+
+HEADER = "x-request-id"
 _VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
+def request_id_from(headers: Headers) -> str:
     """The first `x-request-id` header if valid (1..128 of [A-Za-z0-9._:-]); else uuid4 hex."""
-    for name, value in headers:
-        if name == HEADER:
-            candidate = value.decode("latin-1")
-            if _VALID.fullmatch(candidate):
-                return candidate
-            break
+    candidate = headers.get(HEADER)
+    if candidate is not None and _VALID.fullmatch(candidate):
+        return candidate
     return uuid.uuid4().hex

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,7 +22,7 @@ class StreamOptions(OpenAIModel):
     include_obfuscation: bool | None = None
 
 
-NonNegativeTokens = Annotated[int, Field(ge=1)]
+PositiveTokens = Annotated[int, Field(ge=1)]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 TopP = Annotated[float, Field(ge=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
@@ -36,7 +36,7 @@ class SamplingFields(OpenAIModel):
     stream_options: StreamOptions | None = None
     n: Annotated[int, Field(ge=1, le=128)] | None = 1
     stop: str | list[str] | None = None
-    max_tokens: NonNegativeTokens | None = None
+    max_tokens: PositiveTokens | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None
     seed: int | None = None
@@ -81,7 +81,3 @@ class SamplingFields(OpenAIModel):
         sent = {name for name in self.model_fields_set if getattr(self, name) is not None}
         sent |= set(self.model_extra or {})
         return sent
-
-
-def extra_fields(model: BaseModel) -> dict[str, Any]:
-    return dict(model.model_extra or {})

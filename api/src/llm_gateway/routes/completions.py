@@ -3,12 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..protocol.completions import CompletionRequest
-from ..service import CompletionService
-from ..service.render_text import text_body, text_sse
-from ..service.sse import guard_stream
+from ..render import CompletionRenderer
 from .openapi import completion_route_docs
 from .parsing import parse_body
-from .responses import respond
+from .respond import GenerationResponse
 
 router = APIRouter()
 
@@ -16,15 +14,8 @@ router = APIRouter()
 @router.post("/v1/completions", **completion_route_docs(CompletionRequest))
 async def completions(request: Request) -> Response:
     req = await parse_body(request, CompletionRequest)
-    service: CompletionService = request.app.state.service
-    generation = service.complete(req)
-    echo = bool(req.echo)
-    return await respond(
-        request,
-        generation,
-        stream=bool(req.stream),
-        encode=lambda: guard_stream(
-            text_sse(generation, include_usage=req.include_usage, echo=echo), generation.stats
-        ),
-        fold=lambda: text_body(generation, echo=echo),
+    generation = request.app.state.service.complete(req)
+    renderer = CompletionRenderer(generation, include_usage=req.include_usage, echo=bool(req.echo))
+    return GenerationResponse(
+        generation, renderer, stream=bool(req.stream), shutdown=request.app.state.shutting_down
     )

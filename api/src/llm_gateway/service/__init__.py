@@ -1,7 +1,8 @@
-"""Between routes and backends: resolve the model, take a slot, run the stream, render it."""
+"""Between routes and backends: resolve the model, apply limits, take a slot, run the
+generation as one stream of events. Nothing here knows HTTP or a wire format."""
 
-from .completions import CompletionService
 from .generation import Generation
 from .registry import ModelRegistry, ServedModel
+from .requests import GenerationService
 
-__all__ = ["CompletionService", "Generation", "ModelRegistry", "ServedModel"]
+__all__ = ["Generation", "GenerationService", "ModelRegistry", "ServedModel"]

@@ -1,13 +1,12 @@
-"""One API call's generation: its choices, pulled from a backend as a single event stream.
+"""One API call's generation: its choices, pulled from a backend as a single event stream,
+holding a slot while it runs, and the figures observability reads when it ends.
 
-Both renderings (SSE chunks and the folded JSON body) consume `events()`, so streaming and
-non-streaming share every line up to the encoder or folder.
+Every renderer consumes `events()`, streaming or folding, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ class GenerationStats:
     finish_reasons: list[str] = field(default_factory=list)
     ignored_params: list[str] = field(default_factory=list)
     disconnected: bool = False
-    error_type: str | None = None
     # Per-choice output text, kept only when LOG_CONTENT asks for it (None: not kept).
     output: list[list[str]] | None = None
 
@@ -54,7 +52,6 @@ class Generation:
     def __init__(
         self,
         *,
-        id_prefix: str,
         model: str,
         backend: Backend,
         requests: list[GenerationRequest],
@@ -62,8 +59,6 @@ class Generation:
         slots: Slots,
         stats: GenerationStats,
     ) -> None:
-        self.id = f"{id_prefix}-{uuid.uuid4().hex}"
-        self.created = int(time.time())
         self.model = model
         self.backend = backend
         self.requests = requests

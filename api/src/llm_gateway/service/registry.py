@@ -43,7 +43,3 @@ class ModelRegistry:
         for model in self._models.values():
             unique.setdefault(id(model.backend), model.backend)
         return list(unique.values())
-
-    @property
-    def ready(self) -> bool:
-        return all(b.ready for b in self.backends())

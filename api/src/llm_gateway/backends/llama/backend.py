@@ -85,10 +85,6 @@ class LlamaBackend(Backend[LlamaSettings]):
             await asyncio.get_running_loop().run_in_executor(self._thread, llm.close)
         self._thread.shutdown(wait=False, cancel_futures=True)
 
-    @property
-    def context_length(self) -> int | None:
-        return self._llm.n_ctx() if self._llm else None
-
     # --- request → job ------------------------------------------------------------------
 
     def _prompt_tokens(

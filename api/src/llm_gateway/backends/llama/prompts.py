@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-from ...compat.llama_cpp import Llama, Vocab
+from ...compat.llama_cpp import Jinja2ChatFormatter, Llama, Vocab
 from ...errors import InvalidRequest
 from ..types import Message
 

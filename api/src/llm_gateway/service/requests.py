@@ -1,4 +1,5 @@
-"""Turn a validated API request into a `Generation` on the right backend."""
+"""A validated API request → a `Generation` on the right backend: resolve the model, apply the
+limits, say which fields the backend ignores. No HTTP and no wire format here."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def _sampling(req: SamplingFields) -> dict[str, Any]:
     }
 
 
-class CompletionService:
+class GenerationService:
     def __init__(
         self,
         registry: ModelRegistry,
@@ -129,7 +130,7 @@ class CompletionService:
             **_sampling(req),
         )
         n = req.n or 1
-        return self._generation("chatcmpl", req, served, [_with_choice(base, i) for i in range(n)])
+        return self._generation(req, served, [_with_choice(base, i) for i in range(n)])
 
     def complete(self, req: CompletionRequest) -> Generation:
         self.limits.check_completion(req)
@@ -154,18 +155,13 @@ class CompletionService:
             for prompt in req.prompts
             for i in range(n)
         ]
-        return self._generation("cmpl", req, served, requests)
+        return self._generation(req, served, requests)
 
     def _generation(
-        self,
-        id_prefix: str,
-        req: SamplingFields,
-        served: ServedModel,
-        requests: list[GenerationRequest],
+        self, req: SamplingFields, served: ServedModel, requests: list[GenerationRequest]
     ) -> Generation:
         """`requests` are prompt-major: the `n` choices of each prompt are adjacent."""
         return Generation(
-            id_prefix=id_prefix,
             model=req.model,
             backend=served.backend,
             requests=requests,

@@ -1,14 +1,16 @@
-"""Chat completion renderings of one `Generation`: SSE chunks, or the folded body."""
+"""`chat.completion` and `chat.completion.chunk`: a generation's events as chat."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
 from ..backends import Delta, TokenLogprob, ToolCallDelta
-from .generation import Generation
+from ..service import Generation
 from .sse import DONE, sse
 
 
@@ -38,16 +40,11 @@ def _tool_call_chunk(call: ToolCallDelta) -> dict[str, Any]:
     return out
 
 
-class ChatChunks:
+class _Chunks:
     """Builds chunk bytes. The hot path (a plain content delta) is a byte template."""
 
-    def __init__(self, generation: Generation, include_usage: bool) -> None:
-        self._head = {
-            "id": generation.id,
-            "object": "chat.completion.chunk",
-            "created": generation.created,
-            "model": generation.model,
-        }
+    def __init__(self, head: dict[str, Any], include_usage: bool) -> None:
+        self._head = head
         prefix = orjson.dumps(self._head)[:-1]
         self._content_prefix = b"data: " + prefix + b',"choices":[{"index":'
         self._usage_null = b',"usage":null' if include_usage else b""
@@ -89,28 +86,6 @@ class ChatChunks:
 
     def usage(self, usage: dict[str, int]) -> bytes:
         return sse({**self._head, "choices": [], "usage": usage})
-
-
-async def chat_sse(generation: Generation, include_usage: bool) -> AsyncIterator[bytes]:
-    chunks = ChatChunks(generation, include_usage)
-    opened: set[int] = set()
-    async for index, delta in generation.events():
-        if index not in opened:
-            opened.add(index)
-            content: str | None = None if delta.tool_calls and not delta.text else ""
-            yield chunks.chunk(index, {"role": "assistant", "content": content})
-        if delta.logprobs:
-            yield chunks.chunk(index, {"content": delta.text}, logprobs=delta.logprobs)
-        elif delta.text:
-            yield chunks.content(index, delta.text)
-        if delta.tool_calls:
-            calls = [_tool_call_chunk(c) for c in delta.tool_calls]
-            yield chunks.chunk(index, {"tool_calls": calls})
-        if delta.finish_reason is not None:
-            yield chunks.chunk(index, {}, finish_reason=delta.finish_reason)
-    if include_usage:
-        yield chunks.usage(generation.usage())
-    yield DONE
 
 
 class _ChoiceFold:
@@ -160,16 +135,51 @@ class _ChoiceFold:
         }
 
 
-async def chat_body(generation: Generation) -> dict[str, Any]:
-    choices = [_ChoiceFold() for _ in generation.requests]
-    async for index, delta in generation.events():
-        choices[index].add(delta)
-    want_logprobs = generation.requests[0].logprobs is not None
-    return {
-        "id": generation.id,
-        "object": "chat.completion",
-        "created": generation.created,
-        "model": generation.model,
-        "choices": [c.render(i, want_logprobs) for i, c in enumerate(choices)],
-        "usage": generation.usage(),
-    }
+class ChatRenderer:
+    def __init__(self, generation: Generation, *, include_usage: bool = False) -> None:
+        self.generation = generation
+        self.include_usage = include_usage
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    def _head(self, kind: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": kind,
+            "created": self.created,
+            "model": self.generation.model,
+        }
+
+    async def sse(self) -> AsyncGenerator[bytes, None]:
+        generation = self.generation
+        chunks = _Chunks(self._head("chat.completion.chunk"), self.include_usage)
+        opened: set[int] = set()
+        async for index, delta in generation.events():
+            if index not in opened:
+                opened.add(index)
+                content: str | None = None if delta.tool_calls and not delta.text else ""
+                yield chunks.chunk(index, {"role": "assistant", "content": content})
+            if delta.logprobs:
+                yield chunks.chunk(index, {"content": delta.text}, logprobs=delta.logprobs)
+            elif delta.text:
+                yield chunks.content(index, delta.text)
+            if delta.tool_calls:
+                calls = [_tool_call_chunk(c) for c in delta.tool_calls]
+                yield chunks.chunk(index, {"tool_calls": calls})
+            if delta.finish_reason is not None:
+                yield chunks.chunk(index, {}, finish_reason=delta.finish_reason)
+        if self.include_usage:
+            yield chunks.usage(generation.usage())
+        yield DONE
+
+    async def body(self) -> dict[str, Any]:
+        generation = self.generation
+        choices = [_ChoiceFold() for _ in generation.requests]
+        async for index, delta in generation.events():
+            choices[index].add(delta)
+        want_logprobs = generation.requests[0].logprobs is not None
+        return {
+            **self._head("chat.completion"),
+            "choices": [c.render(i, want_logprobs) for i, c in enumerate(choices)],
+            "usage": generation.usage(),
+        }

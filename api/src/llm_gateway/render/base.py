@@ -1,0 +1,16 @@
+"""What every renderer offers the response that sends it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any, Protocol
+
+
+class Renderer(Protocol):
+    def sse(self) -> AsyncGenerator[bytes, None]:
+        """Every event of the stream as framed SSE bytes, `data: [DONE]` last."""
+        ...
+
+    async def body(self) -> dict[str, Any]:
+        """The whole response body."""
+        ...

@@ -1,0 +1,162 @@
+"""The one response for a generation, streamed or not.
+
+`GenerationResponse` owns, exactly once: taking the generation's first event (errors before
+it become plain HTTP errors through the app's error handlers), sending the renderer's SSE
+events or its folded body, a client that goes away (the work stops at once), the server's
+shutdown (a 503, or an error event and `[DONE]` once the stream has begun), an error after
+the stream began (an error event and `[DONE]`, never a silently cut stream), and closing the
+generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import AsyncGenerator, Awaitable
+from typing import Any, TypeVar
+
+import orjson
+import structlog
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from ..errors import APIError, ServerShuttingDown
+from ..http_errors import remember_error
+from ..render import Renderer
+from ..render.sse import error_events
+from ..service import Generation
+
+T = TypeVar("T")
+
+log = structlog.get_logger("llm_gateway.stream")
+
+CLIENT_CLOSED = 499  # nginx's convention; the client never sees it
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class Interruption(enum.Enum):
+    DISCONNECT = "disconnect"  # the client went away
+    SHUTDOWN = "shutdown"  # the worker's graceful shutdown period is ending
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def until_interrupted(
+    receive: Receive, work: Awaitable[T], shutdown: asyncio.Event
+) -> tuple[Interruption | None, T | None]:
+    """Run `work` unless the client disconnects or `shutdown` is set first; then cancel it.
+
+    Returns (what interrupted it or None, its result). Work that finished wins a tie."""
+    task = asyncio.ensure_future(work)
+    watchers: dict[asyncio.Future[Any], Interruption] = {
+        asyncio.ensure_future(_wait_for_disconnect(receive)): Interruption.DISCONNECT,
+        asyncio.ensure_future(shutdown.wait()): Interruption.SHUTDOWN,
+    }
+    try:
+        await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for watcher in watchers:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+    if not task.cancelled():
+        return None, task.result()
+    for watcher, interruption in watchers.items():
+        if not watcher.cancelled():
+            return interruption, None
+    return Interruption.DISCONNECT, None  # cancelled from inside: treat as a lost client
+
+
+class GenerationResponse(Response):
+    """`renderer.sse()` when `stream`, else `renderer.body()` as JSON. A Starlette `Response`
+    only so that routes can return it; it sends everything itself."""
+
+    def __init__(
+        self,
+        generation: Generation,
+        renderer: Renderer,
+        *,
+        stream: bool,
+        shutdown: asyncio.Event,
+    ) -> None:
+        self.generation = generation
+        self.renderer = renderer
+        self.stream = stream
+        self.shutdown = shutdown
+        self.headers_sent = False
+        # Not Response.__init__: there is no body yet. What the framework may read:
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = []
+        ignored = generation.stats.ignored_params
+        self.extra_headers = [(b"x-ignored-params", ", ".join(ignored).encode())] if ignored else []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["generation"] = self.generation
+        try:
+            if self.shutdown.is_set():
+                raise ServerShuttingDown()
+            run = self._stream(scope, send) if self.stream else self._body(send)
+            interruption, _ = await until_interrupted(receive, run, self.shutdown)
+            if interruption is Interruption.DISCONNECT:
+                self.generation.stats.disconnected = True
+                if not self.headers_sent:  # for the log line and metrics only
+                    await send({"type": "http.response.start", "status": CLIENT_CLOSED})
+                    await send({"type": "http.response.body", "body": b""})
+            elif interruption is Interruption.SHUTDOWN:
+                if not self.headers_sent:
+                    raise ServerShuttingDown()  # a 503 through the error handlers
+                # Each event is one `send`, so the cancelled stream left no half-written one.
+                await self._end_with_error(scope, send, ServerShuttingDown())
+        finally:
+            await self.generation.aclose()
+
+    async def _start(self, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": headers + self.extra_headers}
+        )
+        self.headers_sent = True
+
+    async def _stream(self, scope: Scope, send: Send) -> None:
+        await self.generation.start()  # waits for a slot and the first event
+        await self._start(send, SSE_HEADERS)
+        chunks: AsyncGenerator[bytes, None] = self.renderer.sse()
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except Exception as exc:
+            if not isinstance(exc, APIError):
+                log.exception("stream_failed")
+            await self._end_with_error(scope, send, exc)
+            return
+        finally:
+            await chunks.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _body(self, send: Send) -> None:
+        await self.generation.start()
+        body = orjson.dumps(await self.renderer.body())
+        length = [(b"content-length", str(len(body)).encode())]
+        await self._start(send, JSON_HEADERS + length)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    @staticmethod
+    async def _end_with_error(scope: Scope, send: Send, exc: BaseException) -> None:
+        remember_error(scope, exc)
+        message: Message = {"type": "http.response.body", "body": error_events(exc)}
+        await send({**message, "more_body": False})
