@@ -3,6 +3,8 @@
 from .base import Backend, BackendSettings
 from .types import (
     Delta,
+    EmbeddingRequest,
+    Embeddings,
     FinishReason,
     GenerationRequest,
     Message,
@@ -15,6 +17,8 @@ __all__ = [
     "Backend",
     "BackendSettings",
     "Delta",
+    "EmbeddingRequest",
+    "Embeddings",
     "FinishReason",
     "GenerationRequest",
     "Message",

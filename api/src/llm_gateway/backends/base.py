@@ -10,7 +10,7 @@ from typing import ClassVar, Generic
 from typing_extensions import TypeVar
 
 from ..env import EnvSettings
-from .types import Delta, GenerationRequest
+from .types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
 
 
 class BackendSettings(EnvSettings):
@@ -45,6 +45,10 @@ class Backend(ABC, Generic[SettingsT]):
     """Generations one worker runs at once when MAX_CONCURRENT is not set."""
     supports_chat: ClassVar[bool] = True
     supports_completions: ClassVar[bool] = True
+    supports_embeddings: ClassVar[bool] = False
+    """Whether `embed()` is implemented (the model is then listed for /v1/embeddings too)."""
+    supports_dimensions: ClassVar[bool] = False
+    """Whether `embed()` can shorten vectors to a requested `dimensions`."""
 
     def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
@@ -61,6 +65,11 @@ class Backend(ABC, Generic[SettingsT]):
     @abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         """Generate one choice."""
+
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        """Embed every input (backends with `supports_embeddings`). Raise `errors.APIError`
+        subclasses for the client's mistakes (e.g. an input longer than the model takes)."""
+        raise NotImplementedError(f"the {self.name} backend does not embed")
 
     async def stream_choices(
         self, requests: Sequence[GenerationRequest]

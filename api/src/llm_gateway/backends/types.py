@@ -56,6 +56,25 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingRequest:
+    """Texts, or token ids (already tokenized by the client), to embed, in order."""
+
+    inputs: tuple[str | tuple[int, ...], ...]
+    dimensions: int | None = None
+    """Length of each vector; None: the model's own. Only asked of backends that declare
+    `supports_dimensions`."""
+
+
+@dataclass(slots=True)
+class Embeddings:
+    """One vector per input, in the order given (plain floats, L2-normalised unless the model
+    says otherwise), and the tokens the inputs took."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class TopLogprob:
     token: str
     logprob: float
