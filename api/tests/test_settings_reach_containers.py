@@ -23,9 +23,10 @@ from .helpers import REPO_ROOT
 DOTENV = REPO_ROOT / ".env"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 README = REPO_ROOT / "README.md"
-# The container sets these itself (listen on every address, the model baked into the image);
-# their `.env` values are for `make serve`.
-CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH"}
+# The container sets these itself (listen on every address, the model baked into the image,
+# the stack's Redis; CONTAINER_* override the last two); their `.env` values are for
+# `make serve`.
+CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH", "RESPONSE_STORE"}
 # Set for the api by the compose file, read by the server but not a documented setting.
 INTERNAL = {"PROMETHEUS_MULTIPROC_DIR"}
 

@@ -22,10 +22,12 @@ from .middleware.observe import ObserveMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
-from .routes import chat, completions, health, metrics, models
+from .routes import chat, completions, health, metrics, models, responses
 from .service import GenerationService, ModelRegistry
 from .service.limits import Limits
+from .service.responses import ResponsesService
 from .service.slots import Slots
+from .store import open_store
 
 log = structlog.get_logger("llm_gateway.app")
 
@@ -69,6 +71,7 @@ def create_app(
         max_tokens=settings.max_tokens,
     )
     service = GenerationService(registry, slots, limits, keep_output=settings.log_content)
+    store = open_store(settings.response_store, settings.response_ttl, settings.response_store_max)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +85,7 @@ def create_app(
                 task.cancel()
             for b in registry.backends():
                 await b.close()
+            await store.close()
 
     app = FastAPI(
         title="llm-gateway",
@@ -94,12 +98,21 @@ def create_app(
     app.state.settings = settings
     app.state.registry = registry
     app.state.service = service
+    app.state.store = store
+    app.state.responses = ResponsesService(service, store)
     app.state.slots = slots
     app.state.metrics = app_metrics
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
     # streams still open end with an error event, queued requests get a 503.
     app.state.shutting_down = asyncio.Event()
-    routers = (chat.router, completions.router, models.router, health.router, metrics.router)
+    routers = (
+        chat.router,
+        completions.router,
+        responses.router,
+        models.router,
+        health.router,
+        metrics.router,
+    )
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)

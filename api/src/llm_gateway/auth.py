@@ -42,6 +42,11 @@ class KeyRing:
     def __len__(self) -> int:
         return len(self._digests)
 
+    @staticmethod
+    def owner(presented: str) -> str:
+        """A stable, non-reversible name for a key: what stored state is scoped by."""
+        return hashlib.sha256(presented.encode("utf-8")).hexdigest()[:32]
+
     def check(self, presented: str) -> bool:
         """Compare against every stored digest, match or not, so timing reveals nothing."""
         candidate = _digest(presented)

@@ -7,7 +7,6 @@ observability middleware reads it for the log line and the metrics.
 
 from __future__ import annotations
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, api_error
+from .routes.json import json_response
 
 
 def http_api_error(exc: BaseException, scope: Scope) -> APIError:
@@ -39,12 +39,7 @@ def http_api_error(exc: BaseException, scope: Scope) -> APIError:
 
 
 def error_response(error: APIError) -> Response:
-    return Response(
-        orjson.dumps(error.body()),
-        status_code=error.status,
-        media_type="application/json",
-        headers=error.headers or None,
-    )
+    return json_response(error.body(), error.status, error.headers or None)
 
 
 def remember_error(scope: Scope, error: BaseException) -> None:

@@ -107,6 +107,13 @@ sampling = {
 def _top_logprobs_need_logprobs(body: dict[str, Any]) -> dict[str, Any]:
     if "top_logprobs" in body:
         body["logprobs"] = True
+    return _stream_options_need_stream(body)
+
+
+def _stream_options_need_stream(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI refuses `stream_options` without `stream: true` (a 400 naming it)."""
+    if "stream_options" in body:
+        body["stream"] = True
     return body
 
 
@@ -140,7 +147,7 @@ completion_requests = st.fixed_dictionaries(
         "best_of": st.integers(1, 3),
         "logprobs": st.integers(0, 5),
     },
-)
+).map(_stream_options_need_stream)
 
 
 def paths(node: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:

@@ -13,7 +13,8 @@ from llm_gateway.routes.parsing import param_path, parse_json
         (("temperature",), "temperature"),
         (("messages", 0, "content"), "messages[0].content"),
         (("messages", 2, "content", "str"), "messages[2].content"),
-        (("stop", "list[str]", 1), "stop"),
+        (("stop", "list[str]", 1), "stop[1]"),
+        (("input", "list[tagged-union[A,B]]", 2, "message", "content"), "input[2].content"),
         ((), None),
     ],
 )
@@ -54,3 +55,22 @@ def test_strings_are_not_coerced_to_numbers() -> None:
             ChatCompletionRequest,
         )
     assert info.value.param == "n"
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"stream_options":{"include_usage":true}}', b'{"stream":false,"stream_options":{}}']
+)
+def test_stream_options_without_stream_is_refused_naming_it(body: bytes) -> None:
+    base = b'{"model":"m","messages":[{"role":"user","content":"x"}],'
+    with pytest.raises(InvalidRequest) as info:
+        parse_json(base + body[1:], ChatCompletionRequest)
+    assert info.value.param == "stream_options"
+
+
+def test_a_union_error_names_the_deepest_field() -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_json(
+            b'{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":5}]}]}',
+            ChatCompletionRequest,
+        )
+    assert info.value.param == "messages[0].content[0].text"

@@ -65,7 +65,7 @@ CASES: list[tuple[str, str, str, bytes | None, int, str | None]] = [
         "/v1/chat/completions",
         chat(messages=[{"role": "user", "content": [{"type": "text"}]}]),
         400,
-        "messages[0].content",
+        "messages[0].content[0]",
     ),
     (
         "user message without content",

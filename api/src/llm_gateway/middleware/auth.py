@@ -13,6 +13,7 @@ from ..http_errors import send_error
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 METRICS_PATH = "/metrics"
+OPEN_OWNER = "open"  # without keys, stored state has one owner: everyone who can reach it
 
 
 class AuthMiddleware:
@@ -41,6 +42,7 @@ class AuthMiddleware:
             )
         if not self.keys.check(token):
             return Unauthorized("Incorrect API key provided.")
+        scope.setdefault("state", {})["owner"] = KeyRing.owner(token)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

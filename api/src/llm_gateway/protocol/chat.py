@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from .common import OpenAIModel, SamplingFields
+from .common import OpenAIModel, ParamError, SamplingFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -122,16 +122,19 @@ class ChatCompletionRequest(SamplingFields):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ChatCompletionRequest:
         if self.top_logprobs is not None and not self.logprobs:
-            raise ValueError("'top_logprobs' requires 'logprobs' to be true")
+            raise ParamError("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs")
         if isinstance(self.tool_choice, NamedToolChoice):
             names = {t.function.name for t in self.tools or []}
             if self.tool_choice.function.name not in names:
-                raise ValueError(
+                raise ParamError(
                     f"tool_choice names function '{self.tool_choice.function.name}' "
-                    "which is not in 'tools'"
+                    "which is not in 'tools'.",
+                    "tool_choice",
                 )
         elif self.tool_choice == "required" and not self.tools:
-            raise ValueError("tool_choice 'required' needs at least one tool in 'tools'")
+            raise ParamError(
+                "tool_choice 'required' needs at least one tool in 'tools'.", "tool_choice"
+            )
         return self
 
     @property

@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_STOP_SEQUENCES = 4
 _TOKEN_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits; no vocabulary has 10-digit ids
+
+
+class ParamError(ValueError):
+    """A rule across fields, naming the one the client must fix (the 400's `param`)."""
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class OpenAIModel(BaseModel):
@@ -65,6 +73,15 @@ class SamplingFields(OpenAIModel):
                 if not _TOKEN_ID.fullmatch(key):
                     raise ValueError(f"logit_bias keys must be token ids, got {key[:32]!r}")
         return value
+
+    @model_validator(mode="after")
+    def _stream_options_need_stream(self) -> SamplingFields:
+        if self.stream_options is not None and not self.stream:
+            raise ParamError(
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                "stream_options",
+            )
+        return self
 
     @property
     def stop_list(self) -> list[str]:

@@ -14,3 +14,7 @@ class Renderer(Protocol):
     async def body(self) -> dict[str, Any]:
         """The whole response body."""
         ...
+
+    def error_tail(self, exc: BaseException) -> bytes:
+        """How the stream ends when it fails after it began (the status is already sent)."""
+        ...

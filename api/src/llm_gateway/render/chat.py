@@ -11,7 +11,7 @@ import orjson
 
 from ..backends import Delta, TokenLogprob, ToolCallDelta
 from ..service import Generation
-from .sse import DONE, sse
+from .sse import DONE, error_events, sse
 
 
 def logprob_entries(logprobs: list[TokenLogprob]) -> list[dict[str, Any]]:
@@ -171,6 +171,9 @@ class ChatRenderer:
         if self.include_usage:
             yield chunks.usage(generation.usage())
         yield DONE
+
+    def error_tail(self, exc: BaseException) -> bytes:
+        return error_events(exc)
 
     async def body(self) -> dict[str, Any]:
         generation = self.generation

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..backends import TokenLogprob
 from ..service import Generation
-from .sse import DONE, sse
+from .sse import DONE, error_events, sse
 
 
 class _Logprobs:
@@ -89,6 +89,9 @@ class CompletionRenderer:
         if self.include_usage:
             yield sse({**self.head, "choices": [], "usage": generation.usage()})
         yield DONE
+
+    def error_tail(self, exc: BaseException) -> bytes:
+        return error_events(exc)
 
     async def body(self) -> dict[str, Any]:
         generation = self.generation

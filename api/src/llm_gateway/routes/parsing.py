@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from ..errors import ClientClosedRequest, InvalidRequest
+from ..protocol.common import ParamError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -16,15 +17,25 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "literal"}
 
 
+def _is_type_tag(part: str) -> bool:
+    return part in _TYPE_TAGS or any(c in part for c in "[(-") or part.startswith("is-instance")
+
+
 def param_path(loc: tuple[int | str, ...]) -> str | None:
+    """`messages[0].content` for pydantic's location of an error: union members are skipped,
+    and so is the tag a discriminated union adds (`input[2].content`, not
+    `input[2].message.content`)."""
     out = ""
+    tag_follows = False  # the next name is a discriminated union's tag, not a field
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-            continue
-        if part in _TYPE_TAGS or any(c in part for c in "[(-") or part.startswith("is-instance"):
-            break
-        out += f".{part}" if out else part
+        elif _is_type_tag(part):
+            tag_follows = tag_follows or "tagged-union" in part
+        elif tag_follows:
+            tag_follows = False
+        else:
+            out += f".{part}" if out else part
     return out or None
 
 
@@ -55,7 +66,11 @@ def parse_json(body: bytes, model: type[ModelT]) -> ModelT:
         return model.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        first = errors[0]
+        # A union reports every member's complaint: the deepest is the one that explains.
+        first = max(errors, key=lambda e: len(e["loc"]))
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, ParamError):
+            raise InvalidRequest(str(cause), param=cause.param) from None
         if first["type"] == "json_invalid" or (first["type"] == "json_type" and not first["loc"]):
             raise InvalidRequest(
                 "We could not parse the JSON body of your request. (HINT: This likely means "

@@ -3,9 +3,9 @@
 `GenerationResponse` owns, exactly once: taking the generation's first event (errors before
 it become plain HTTP errors through the app's error handlers), sending the renderer's SSE
 events or its folded body, a client that goes away (the work stops at once), the server's
-shutdown (a 503, or an error event and `[DONE]` once the stream has begun), an error after
-the stream began (an error event and `[DONE]`, never a silently cut stream), and closing the
-generation.
+shutdown (a 503, or the renderer's error tail once the stream has begun), an error after the
+stream began (the renderer's error tail — for chat an error event and `[DONE]` — never a
+silently cut stream), and closing the generation.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from starlette.types import Message, Receive, Scope, Send
 from ..errors import APIError, ServerShuttingDown
 from ..http_errors import remember_error
 from ..render import Renderer
-from ..render.sse import error_events
 from ..service import Generation
 
 T = TypeVar("T")
@@ -155,8 +154,7 @@ class GenerationResponse(Response):
         await self._start(send, JSON_HEADERS + length)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    @staticmethod
-    async def _end_with_error(scope: Scope, send: Send, exc: BaseException) -> None:
+    async def _end_with_error(self, scope: Scope, send: Send, exc: BaseException) -> None:
         remember_error(scope, exc)
-        message: Message = {"type": "http.response.body", "body": error_events(exc)}
+        message: Message = {"type": "http.response.body", "body": self.renderer.error_tail(exc)}
         await send({**message, "more_body": False})

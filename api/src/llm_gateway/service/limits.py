@@ -8,6 +8,13 @@ from ..errors import InvalidRequest
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.common import SamplingFields
 from ..protocol.completions import CompletionRequest
+from ..protocol.responses import (
+    AnyItem,
+    CreateResponseRequest,
+    FunctionCallOutputItem,
+    MessageItem,
+    parts_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,4 +74,35 @@ class Limits:
             raise InvalidRequest(
                 f"len(prompt) * n must be at most {self.max_n * 4} on this server.",
                 param="prompt",
+            )
+
+    def check_responses(self, req: CreateResponseRequest, items: list[AnyItem]) -> None:
+        limit = req.max_output_tokens
+        if self.max_tokens and limit is not None and limit > self.max_tokens:
+            raise InvalidRequest(
+                f"'max_output_tokens' must be at most {self.max_tokens} on this server.",
+                param="max_output_tokens",
+            )
+        if len(items) > self.max_messages:
+            raise InvalidRequest(
+                f"At most {self.max_messages} input items are accepted; got {len(items)}.",
+                param="input",
+            )
+        chars = len(req.instructions or "") + sum(
+            len(parts_text(i.content))
+            if isinstance(i, MessageItem)
+            else len(parts_text(i.output))
+            if isinstance(i, FunctionCallOutputItem)
+            else 0
+            for i in items
+        )
+        if chars > self.max_prompt_chars:
+            raise InvalidRequest(
+                f"The input is {chars} characters long; the limit is {self.max_prompt_chars}.",
+                param="input",
+            )
+        if req.tools and len(req.tools) > self.max_tools:
+            raise InvalidRequest(
+                f"At most {self.max_tools} tools are accepted; got {len(req.tools)}.",
+                param="tools",
             )

@@ -77,26 +77,24 @@ class GenerationService:
         self.limits = limits
         self.keep_output = keep_output
 
-    def _resolve(self, req: SamplingFields) -> ServedModel:
-        served = self.registry.get(req.model)
+    def resolve(self, model: str) -> ServedModel:
+        served = self.registry.get(model)
         if not served.backend.ready:
-            raise ServiceUnavailable(f"The model '{req.model}' is still loading; retry shortly.")
+            raise ServiceUnavailable(f"The model '{model}' is still loading; retry shortly.")
         return served
 
-    def _stats(self, req: SamplingFields, served: ServedModel, choices: int) -> GenerationStats:
-        honoured = HANDLED_FIELDS | served.backend.supported_params
-        ignored = sorted(_header_safe(f) for f in req.given_fields() - honoured)
+    def _stats(self, served: ServedModel, choices: int, ignored: set[str]) -> GenerationStats:
         return GenerationStats(
             model=served.id,
             backend=served.backend.name,
             choices=choices,
-            ignored_params=ignored,
+            ignored_params=sorted(_header_safe(f) for f in ignored),
             output=[[] for _ in range(choices)] if self.keep_output else None,
         )
 
     def chat(self, req: ChatCompletionRequest) -> Generation:
         self.limits.check_chat(req)
-        served = self._resolve(req)
+        served = self.resolve(req.model)
         if not served.backend.supports_chat:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support chat completions.", param="model"
@@ -134,7 +132,7 @@ class GenerationService:
 
     def complete(self, req: CompletionRequest) -> Generation:
         self.limits.check_completion(req)
-        served = self._resolve(req)
+        served = self.resolve(req.model)
         if not served.backend.supports_completions:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support text completions.", param="model"
@@ -161,13 +159,26 @@ class GenerationService:
         self, req: SamplingFields, served: ServedModel, requests: list[GenerationRequest]
     ) -> Generation:
         """`requests` are prompt-major: the `n` choices of each prompt are adjacent."""
+        ignored = req.given_fields() - HANDLED_FIELDS - served.backend.supported_params
+        return self.generation(served, requests, ignored, prompt_group_size=req.n or 1)
+
+    def generation(
+        self,
+        served: ServedModel,
+        requests: list[GenerationRequest],
+        ignored: set[str],
+        *,
+        prompt_group_size: int = 1,
+    ) -> Generation:
+        """A generation of `requests` on `served`'s backend; `ignored`: fields the client sent
+        that nothing honours (the `x-ignored-params` header)."""
         return Generation(
-            model=req.model,
+            model=served.id,
             backend=served.backend,
             requests=requests,
-            prompt_group_size=req.n or 1,
+            prompt_group_size=prompt_group_size,
             slots=self.slots,
-            stats=self._stats(req, served, len(requests)),
+            stats=self._stats(served, len(requests), ignored),
         )
 
 

@@ -1,0 +1,104 @@
+"""The shared store of the Compose and Swarm stacks: Redis, reached by every replica.
+
+Layout (all keys expire after the TTL): `llmgw:resp:<owner>:<id>` holds a record,
+`llmgw:item:<owner>:<id>` each item it introduced (for `item_reference`), and the sorted set
+`llmgw:responses` orders records by creation so the oldest go beyond `max_responses`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
+
+T = TypeVar("T")
+PREFIX = "llmgw:"
+INDEX = PREFIX + "responses"
+
+
+def _record_key(owner: str, response_id: str) -> str:
+    return f"{PREFIX}resp:{owner}:{response_id}"
+
+
+def _item_key(owner: str, item_id: str) -> str:
+    return f"{PREFIX}item:{owner}:{item_id}"
+
+
+class RedisStore(ResponseStore):
+    def __init__(self, url: str, ttl: float, max_responses: int) -> None:
+        super().__init__(ttl, max_responses)
+        self.url = url
+        # Short timeouts: a Redis that is down must fail requests fast (503), not hang them.
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False
+        )
+
+    async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await work()
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def save(self, owner: str, record: StoredResponse) -> None:
+        ttl = max(1, int(self.ttl))
+        now = time.time()
+
+        async def work() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(_record_key(owner, record.id), orjson.dumps(record.to_json()), ex=ttl)
+                for item in record.items:
+                    pipe.set(_item_key(owner, item["id"]), orjson.dumps(item), ex=ttl)
+                pipe.zadd(INDEX, {f"{owner}:{record.id}": now})
+                pipe.zremrangebyscore(INDEX, "-inf", now - self.ttl)
+                pipe.zrange(INDEX, 0, -self.max_responses - 1)
+                results = await pipe.execute()
+            await self._evict(results[-1])
+
+        await self._run(work)
+
+    async def _evict(self, members: list[bytes]) -> None:
+        """Drop the records beyond `max_responses` (oldest first), with their items."""
+        for member in members:
+            owner, _, response_id = member.decode().partition(":")
+            await self.delete(owner, response_id)
+
+    async def get(self, owner: str, response_id: str) -> StoredResponse | None:
+        raw = await self._run(lambda: self.client.get(_record_key(owner, response_id)))
+        return None if raw is None else StoredResponse.from_json(orjson.loads(raw))
+
+    async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
+        if not item_ids:
+            return {}
+        keys = [_item_key(owner, i) for i in item_ids]
+        values: list[Any] = await self._run(lambda: self.client.mget(keys))
+        return {i: orjson.loads(v) for i, v in zip(item_ids, values, strict=True) if v}
+
+    async def delete(self, owner: str, response_id: str) -> bool:
+        record = await self.get(owner, response_id)
+        if record is None:
+            return False
+        keys = [_record_key(owner, response_id), *(_item_key(owner, i["id"]) for i in record.items)]
+
+        async def work() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(*keys)
+                pipe.zrem(INDEX, f"{owner}:{response_id}")
+                await pipe.execute()
+
+        await self._run(work)
+        return True
+
+    async def ping(self) -> None:
+        async def work() -> None:
+            await self.client.ping()  # type: ignore[misc]
+
+        await self._run(work)
+
+    async def close(self) -> None:
+        await self.client.aclose()
