@@ -27,8 +27,8 @@ $(STAMP): api/pyproject.toml api/requirements-llama.txt api/requirements-dev.txt
 
 install: $(STAMP) ## create .venv and install the api with its dev/test extras
 
-model: install ## download the default model (SmolLM2-135M-Instruct GGUF) into models/ (once)
-	@$(BIN)/python -m llm_gateway.backends.llama.default_model
+model: install ## fetch the default model (SmolLM2-135M-Instruct GGUF) and tokenizer data into models/ (once)
+	@$(BIN)/python -m llm_gateway.assets
 
 serve: install model ## run the api natively under gunicorn (port 8001; PORT, WORKERS override)
 	@$(BIN)/python -m llm_gateway.preflight

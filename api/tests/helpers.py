@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from llm_gateway.app import create_app
-from llm_gateway.backends.llama.default_model import DEFAULT_PATH
+from llm_gateway.assets import DEFAULT_MODEL
 from llm_gateway.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-MODEL_FILE = REPO_ROOT / DEFAULT_PATH
+MODEL_FILE = REPO_ROOT / DEFAULT_MODEL.path
 
 
 def settings(**overrides: Any) -> Settings:

@@ -22,9 +22,11 @@ from .middleware.observe import ObserveMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
-from .routes import chat, completions, health, metrics, models, responses
+from .routes import chat, completions, embeddings, health, metrics, models, responses
 from .service import GenerationService, ModelRegistry
+from .service.embeddings import EmbeddingsService
 from .service.limits import Limits
+from .service.openai_tokens import Cl100kDecoder
 from .service.responses import ResponsesService
 from .service.slots import Slots
 from .store import open_store
@@ -100,6 +102,16 @@ def create_app(
     app.state.service = service
     app.state.store = store
     app.state.responses = ResponsesService(service, store)
+    # Embeddings have slots of their own: they never wait behind generation, nor it behind them.
+    embedding_slots = Slots(
+        settings.max_concurrent or backend.default_concurrency,
+        settings.max_queue,
+        settings.queue_timeout,
+    )
+    decoder = Cl100kDecoder(settings.cl100k_path)
+    app.state.embeddings = EmbeddingsService(
+        service, embedding_slots, decoder if settings.embedding_token_ids == "cl100k_base" else None
+    )
     app.state.slots = slots
     app.state.metrics = app_metrics
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
@@ -109,6 +121,7 @@ def create_app(
         chat.router,
         completions.router,
         responses.router,
+        embeddings.router,
         models.router,
         health.router,
         metrics.router,

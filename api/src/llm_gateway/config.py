@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from .assets import CL100K_BASE
 from .env import EnvSettings, SettingsError, read_settings
 
 __all__ = ["Settings", "SettingsError", "is_public_site", "load_settings"]
@@ -76,6 +77,14 @@ class Settings(EnvSettings):
     )
     response_ttl: float = Field(86_400, gt=0, le=366 * 86_400, description="seconds kept")
     response_store_max: int = Field(10_000, ge=1, le=100_000_000, description="responses kept")
+
+    # --- embeddings ---------------------------------------------------------------------
+    embedding_token_ids: Literal["cl100k_base", "model"] = Field(
+        "cl100k_base",
+        description="token-id input: OpenAI's tokenizer (what the SDKs and LangChain send), "
+        "or the model's own vocabulary",
+    )
+    cl100k_path: str = Field(CL100K_BASE.path, description="cl100k_base ranks (make model)")
 
     # --- observability ------------------------------------------------------------------
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -15,9 +15,18 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
+from ..errors import InvalidRequest
 from .base import Backend, BackendSettings
 from .stops import StopMatcher
-from .types import Delta, FinishReason, GenerationRequest, TokenLogprob, TopLogprob
+from .types import (
+    Delta,
+    EmbeddingRequest,
+    Embeddings,
+    FinishReason,
+    GenerationRequest,
+    TokenLogprob,
+    TopLogprob,
+)
 
 _WORDS = (
     "the",
@@ -70,6 +79,7 @@ class MockSettings(BackendSettings):
     mock_token_ms: float = Field(0.0, ge=0, le=60_000, description="delay between tokens")
     mock_seed: int = Field(0, description="mixed into every answer")
     mock_max_tokens: int = Field(64, ge=1, le=1_000_000, description="natural output length")
+    mock_embedding_dimensions: int = Field(384, ge=1, le=65_536, description="vector length")
 
 
 class MockBackend(Backend[MockSettings]):
@@ -77,6 +87,8 @@ class MockBackend(Backend[MockSettings]):
     settings_class = MockSettings
     supported_params = frozenset({"seed", "logprobs", "top_logprobs"})
     default_concurrency = 256
+    supports_embeddings = True
+    supports_dimensions = True
 
     def __init__(self, settings: MockSettings) -> None:
         super().__init__(settings)
@@ -139,6 +151,24 @@ class MockBackend(Backend[MockSettings]):
             prompt_tokens=prompt_tokens,
             completion_tokens=produced,
         )
+
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        """Deterministic unit vectors: the same input always gives the same vector; a shorter
+        `dimensions` is the full vector cut and normalised again (as OpenAI's models do)."""
+        size = self.settings.mock_embedding_dimensions
+        if request.dimensions is not None and request.dimensions > size:
+            raise InvalidRequest(
+                f"'dimensions' must be at most {size} for this model.", param="dimensions"
+            )
+        vectors, tokens = [], 0
+        for value in request.inputs:
+            text = value if isinstance(value, str) else " ".join(map(str, value))
+            tokens += max(1, len(text.split())) if isinstance(value, str) else len(value)
+            rng = random.Random(zlib.crc32(f"{self.settings.mock_seed}|{text}".encode()))
+            vector = [rng.gauss(0.0, 1.0) for _ in range(size)][: request.dimensions or size]
+            norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+            vectors.append([x / norm for x in vector])
+        return Embeddings(vectors=vectors, prompt_tokens=tokens)
 
     @staticmethod
     def _logprobs(rng: random.Random, token: str, top: int | None) -> list[TokenLogprob] | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import Llama
+from llama_cpp import LLAMA_POOLING_TYPE_MEAN, Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 
@@ -24,6 +24,7 @@ require("llama-cpp-python", llama_cpp.__version__, (0, 3, 16), (0, 4, 0))
 
 __all__ = [
     "JSON_GBNF",
+    "LLAMA_POOLING_TYPE_MEAN",
     "Jinja2ChatFormatter",
     "Llama",
     "Sampler",

@@ -88,7 +88,8 @@ class ObserveMiddleware:
     ) -> None:
         state: dict[str, Any] = scope["state"]
         generation: Generation | None = state.get("generation")
-        stats = generation.stats if generation is not None else None
+        # A generation's figures, or those a route without one left (embeddings).
+        stats = generation.stats if generation is not None else state.get("stats")
         error = crash or remembered_error(scope)
         client_error = api_error(error) if error is not None else None
         error_type = client_error.type if client_error else None

@@ -25,6 +25,7 @@ from ..errors import APIError, ServerShuttingDown
 from ..http_errors import remember_error
 from ..render import Renderer
 from ..service import Generation
+from .json import ignored_params
 
 T = TypeVar("T")
 
@@ -102,8 +103,10 @@ class GenerationResponse(Response):
         self.status_code = 200
         self.background = None
         self.raw_headers = []
-        ignored = generation.stats.ignored_params
-        self.extra_headers = [(b"x-ignored-params", ", ".join(ignored).encode())] if ignored else []
+        self.extra_headers = [
+            (k.encode(), v.encode())
+            for k, v in ignored_params(generation.stats.ignored_params).items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("state", {})["generation"] = self.generation

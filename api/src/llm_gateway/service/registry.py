@@ -1,30 +1,57 @@
-"""Served model ids (primary id + aliases) → the backend that answers them."""
+"""Served model ids (primary id + aliases) → the backend that answers them, and which
+endpoints each id is served on."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..backends import Backend
 from ..errors import ModelNotFound
+
+ENDPOINTS = frozenset({"chat", "completions", "responses", "embeddings"})
+
+
+def backend_endpoints(backend: Backend[Any]) -> frozenset[str]:
+    """Every endpoint the backend can serve (the Responses API rides on chat)."""
+    out = set()
+    if backend.supports_chat:
+        out |= {"chat", "responses"}
+    if backend.supports_completions:
+        out.add("completions")
+    if backend.supports_embeddings:
+        out.add("embeddings")
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)
 class ServedModel:
     id: str
-    backend: Backend
+    backend: Backend[Any]
     created: int
     owned_by: str
+    endpoints: frozenset[str] = ENDPOINTS
 
 
 class ModelRegistry:
     def __init__(self) -> None:
         self._models: dict[str, ServedModel] = {}
 
-    def add(self, backend: Backend, ids: list[str], owned_by: str) -> None:
+    def add(
+        self,
+        backend: Backend[Any],
+        ids: list[str],
+        owned_by: str,
+        endpoints: frozenset[str] | None = None,
+    ) -> None:
+        """Serve `backend` as each of `ids`, on `endpoints` (default: all it supports)."""
         created = int(time.time())
+        served_on = backend_endpoints(backend) & (ENDPOINTS if endpoints is None else endpoints)
         for model_id in ids:
-            self._models[model_id] = ServedModel(model_id, backend, created, owned_by)
+            self._models.setdefault(
+                model_id, ServedModel(model_id, backend, created, owned_by, served_on)
+            )
 
     def get(self, model_id: str, *, param: str | None = "model") -> ServedModel:
         try:
@@ -38,8 +65,8 @@ class ModelRegistry:
     def models(self) -> list[ServedModel]:
         return list(self._models.values())
 
-    def backends(self) -> list[Backend]:
-        unique: dict[int, Backend] = {}
+    def backends(self) -> list[Backend[Any]]:
+        unique: dict[int, Backend[Any]] = {}
         for model in self._models.values():
             unique.setdefault(id(model.backend), model.backend)
         return list(unique.values())

@@ -3,7 +3,6 @@ limits, say which fields the backend ignores. No HTTP and no wire format here.""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -33,11 +32,6 @@ HANDLED_FIELDS = frozenset(
         "echo",
     }
 )
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.\-]")
-
-
-def _header_safe(name: str) -> str:
-    return _SAFE_NAME.sub("_", name)[:64]
 
 
 def _message(message: ChatMessage) -> Message:
@@ -88,14 +82,14 @@ class GenerationService:
             model=served.id,
             backend=served.backend.name,
             choices=choices,
-            ignored_params=sorted(_header_safe(f) for f in ignored),
+            ignored_params=sorted(ignored),
             output=[[] for _ in range(choices)] if self.keep_output else None,
         )
 
     def chat(self, req: ChatCompletionRequest) -> Generation:
         self.limits.check_chat(req)
         served = self.resolve(req.model)
-        if not served.backend.supports_chat:
+        if "chat" not in served.endpoints:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support chat completions.", param="model"
             )
@@ -133,7 +127,7 @@ class GenerationService:
     def complete(self, req: CompletionRequest) -> Generation:
         self.limits.check_completion(req)
         served = self.resolve(req.model)
-        if not served.backend.supports_completions:
+        if "completions" not in served.endpoints:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support text completions.", param="model"
             )

@@ -188,7 +188,7 @@ class ResponsesService:
         items = req.items
         limits.check_responses(req, items)
         served = self.generations.resolve(req.model)
-        if not served.backend.supports_chat:
+        if "responses" not in served.endpoints:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support the Responses API.", param="model"
             )

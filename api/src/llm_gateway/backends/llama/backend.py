@@ -16,9 +16,17 @@ from ...compat.llama_cpp import Llama, Vocab
 from ...errors import ContextLengthExceeded, InvalidRequest
 from ..base import Backend
 from ..stops import StopMatcher
-from ..types import Delta, FinishReason, GenerationRequest, ToolCallDelta
+from ..types import (
+    Delta,
+    EmbeddingRequest,
+    Embeddings,
+    FinishReason,
+    GenerationRequest,
+    ToolCallDelta,
+)
 from . import engine
 from .constraints import CallStreamer, OutputPlan, parse_call, plan
+from .embeddings import LlamaEmbedder
 from .prompts import ChatTemplate
 from .settings import LlamaSettings
 
@@ -45,6 +53,7 @@ class LlamaBackend(Backend[LlamaSettings]):
         }
     )
     default_concurrency = 1  # one llama.cpp context per worker
+    supports_embeddings = True
 
     def __init__(self, settings: LlamaSettings) -> None:
         super().__init__(settings)
@@ -53,6 +62,11 @@ class LlamaBackend(Backend[LlamaSettings]):
         self._template: ChatTemplate | None = None
         # One thread owns the llama.cpp context: jobs run strictly one after another.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._embedder = LlamaEmbedder(
+            settings.embedding_model_path or settings.model_path,
+            settings.embedding_n_ctx,
+            settings.n_threads,
+        )
 
     async def load(self) -> None:
         path = Path(self.settings.model_path)
@@ -84,6 +98,10 @@ class LlamaBackend(Backend[LlamaSettings]):
         if llm is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, llm.close)
         self._thread.shutdown(wait=False, cancel_futures=True)
+        await self._embedder.close()
+
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        return await self._embedder.embed(request)
 
     # --- request → job ------------------------------------------------------------------
 
