@@ -174,3 +174,21 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+def sse_events(body: str) -> list[tuple[str | None, Any]]:
+    """Every event of an SSE body as (its `event:` name or None, its JSON-decoded `data:`)."""
+    out: list[tuple[str | None, Any]] = []
+    for block in body.split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = None, None
+        for line in block.split("\n"):
+            field, _, value = line.partition(": ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data = value
+        assert data is not None, f"an SSE event without data: {block!r}"
+        out.append((name, data if data == "[DONE]" else json.loads(data)))
+    return out

@@ -75,3 +75,29 @@ class SpecValidator:
             details = "\n".join(f"  at {list(e.path)}: {e.message}" for e in errors[:5])
             raise AssertionError(f"not a valid {schema}:\n{details}\n{json.dumps(instance)[:800]}")
         self.checked += 1
+
+
+# Each Responses stream event's own schema (validating against the `ResponseStreamEvent` union
+# only says "not valid under any of the given schemas").
+RESPONSE_EVENT_SCHEMAS = {
+    "response.created": "ResponseCreatedEvent",
+    "response.in_progress": "ResponseInProgressEvent",
+    "response.output_item.added": "ResponseOutputItemAddedEvent",
+    "response.output_item.done": "ResponseOutputItemDoneEvent",
+    "response.content_part.added": "ResponseContentPartAddedEvent",
+    "response.content_part.done": "ResponseContentPartDoneEvent",
+    "response.output_text.delta": "ResponseTextDeltaEvent",
+    "response.output_text.done": "ResponseTextDoneEvent",
+    "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
+    "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
+    "response.completed": "ResponseCompletedEvent",
+    "response.incomplete": "ResponseIncompleteEvent",
+    "response.failed": "ResponseFailedEvent",
+    "error": "ResponseErrorEvent",
+}
+
+
+def validate_response_event(spec: SpecValidator, event: dict[str, Any]) -> None:
+    """Against the event's own schema, then the union every client parses."""
+    spec.validate(RESPONSE_EVENT_SCHEMAS[event["type"]], event)
+    spec.validate("ResponseStreamEvent", event)

@@ -137,6 +137,7 @@ def create_app(
             RateLimitMiddleware,
             requests_per_minute=settings.rate_limit_rpm,
             keyed_by_key=settings.auth_enabled,
+            shared=store.shared_rate_limit(settings.rate_limit_rpm, 60.0),
         )
     app.add_middleware(
         AuthMiddleware,

@@ -1,8 +1,10 @@
 """RATE_LIMIT_RPM: requests per minute per API key (per client address when no keys are
 configured), as a token bucket per key, refused with 429 and `Retry-After`.
 
-The buckets live in the worker's memory, so with several workers (or replicas) a key may make
-up to RPM requests per minute on each. Runs after auth, so only verified keys get a bucket.
+With a shared store (Redis: the Compose and Swarm stacks) the buckets live there, so a key gets
+its RPM across every worker and replica. Otherwise they live in the worker's memory and a key
+may make up to RPM requests per minute on each worker. Runs after auth, so only verified keys
+get a bucket.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -90,9 +92,19 @@ class RateLimitMiddleware:
     this one), so each key has its own bucket; otherwise a presented key proves nothing and
     the client address is the key."""
 
-    def __init__(self, app: ASGIApp, requests_per_minute: int, *, keyed_by_key: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        requests_per_minute: int,
+        *,
+        keyed_by_key: bool,
+        shared: Callable[[str], Awaitable[float]] | None = None,
+    ) -> None:
+        """`shared`: the store's `take(key)` when buckets are shared by every replica."""
         self.app = app
+        self.limit = requests_per_minute
         self.buckets = TokenBuckets(requests_per_minute)
+        self.shared = shared
         self.keyed_by_key = keyed_by_key
 
     def _key(self, scope: Scope) -> str:
@@ -109,11 +121,12 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(self._key(scope))
+        key = self._key(scope)
+        wait = await self.shared(key) if self.shared else self.buckets.take(key)
         if wait > 0:
-            limit = int(self.buckets.capacity)
             error = RateLimited(
-                f"Rate limit reached: {limit} requests per minute; retry after {math.ceil(wait)}s.",
+                f"Rate limit reached: {self.limit} requests per minute; retry after "
+                f"{math.ceil(wait)}s.",
                 headers={"Retry-After": str(math.ceil(wait))},
             )
             await send_error(scope, receive, send, error)

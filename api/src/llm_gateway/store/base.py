@@ -4,6 +4,7 @@ digest), so one key can never read, continue or delete another's conversations."
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,13 @@ class ResponseStore(ABC):
     @abstractmethod
     async def ping(self) -> None:
         """Raise `StoreUnavailable` when the store cannot be used right now."""
+
+    def shared_rate_limit(
+        self, capacity: int, period: float
+    ) -> Callable[[str], Awaitable[float]] | None:
+        """A `take(key) -> seconds to wait` over buckets every replica shares, when this
+        store can hold them (Redis); None: each worker keeps its own."""
+        return None
 
     async def close(self) -> None:
         return None

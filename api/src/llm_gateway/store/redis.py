@@ -7,11 +7,13 @@ Layout (all keys expire after the TTL): `llmgw:resp:<owner>:<id>` holds a record
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
+import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -20,6 +22,25 @@ from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
 T = TypeVar("T")
 PREFIX = "llmgw:"
 INDEX = PREFIX + "responses"
+
+log = structlog.get_logger("llm_gateway.store")
+
+# One token bucket per key, refilled continuously, on Redis's own clock (every replica agrees):
+# returns 0 when a token was taken, else the seconds until one will be there.
+TAKE_TOKEN = """
+local capacity, rate, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(b[1]) or capacity
+local updated = tonumber(b[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], ttl)
+return tostring(wait)
+"""
 
 
 def _record_key(owner: str, response_id: str) -> str:
@@ -99,6 +120,28 @@ class RedisStore(ResponseStore):
             await self.client.ping()  # type: ignore[misc]
 
         await self._run(work)
+
+    def shared_rate_limit(
+        self, capacity: int, period: float
+    ) -> Callable[[str], Awaitable[float]] | None:
+        script = self.client.register_script(TAKE_TOKEN)
+        rate = capacity / period
+        ttl = max(1, math.ceil(period))
+        warned = 0.0
+
+        async def take(key: str) -> float:
+            nonlocal warned
+            try:
+                wait = await script(keys=[f"{PREFIX}bucket:{key}"], args=[capacity, rate, ttl])
+            except (RedisError, OSError):
+                # The limit fails open: an unreachable Redis must not stop all traffic.
+                if time.monotonic() - warned > 60:
+                    warned = time.monotonic()
+                    log.warning("rate_limit_store_unavailable", store="redis")
+                return 0.0
+            return float(wait)
+
+        return take
 
     async def close(self) -> None:
         await self.client.aclose()
