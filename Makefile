@@ -47,13 +47,13 @@ test-fast: install ## only the in-process tests (no server processes, no model)
 	$(BIN)/pytest -q api/tests -m "not model and not stack and not browser and not node" -k "not server" --ignore=api/tests/proxy
 
 lint: install ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check api
-	$(BIN)/ruff format --check api
+	$(BIN)/ruff check api examples/python
+	$(BIN)/ruff format --check api examples/python
 	cd api && ../$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix api
-	$(BIN)/ruff format api
+	$(BIN)/ruff check --fix api examples/python
+	$(BIN)/ruff format api examples/python
 
 up: ## build and start the stack (api + Caddy), wait until healthy, print the URLs
 	$(COMPOSE) up -d --build --wait
