@@ -16,23 +16,34 @@ export const gateway = createOpenAICompatible({
 
 export const model = gateway(process.env.OPENAI_MODEL ?? "gpt-3.5-turbo");
 
-/** @param {string} prompt */
-export async function generate(prompt) {
-  const { text, usage, finishReason } = await generateText({ model, prompt, maxRetries: 0 });
+/**
+ * @param {string} prompt
+ * @param {typeof model} chatModel
+ */
+export async function generate(prompt, chatModel = model) {
+  const { text, usage, finishReason } = await generateText({
+    model: chatModel,
+    prompt,
+    maxRetries: 0,
+  });
   return { text, usage, finishReason };
 }
 
 /**
  * @param {string} prompt
  * @param {(text: string) => void} onText
+ * @param {typeof model} chatModel
  */
-export async function stream(prompt, onText) {
+export async function stream(prompt, onText, chatModel = model) {
+  // streamText does not throw: errors go to onError and the text stream just ends.
+  /** @type {unknown} */
+  let failure;
   const result = streamText({
-    model,
+    model: chatModel,
     prompt,
     maxRetries: 0,
     onError: ({ error }) => {
-      throw error;
+      failure = error;
     },
   });
   let text = "";
@@ -40,6 +51,7 @@ export async function stream(prompt, onText) {
     text += piece;
     onText(piece);
   }
+  if (failure) throw failure;
   return { text, usage: await result.usage, finishReason: await result.finishReason };
 }
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from openai.types.chat import ChatCompletion
+
 from chat import MODEL, gateway_client
 
 CITY_SCHEMA: dict[str, Any] = {
@@ -26,16 +28,26 @@ CITY_SCHEMA: dict[str, Any] = {
 }
 
 
+def parsed(completion: ChatCompletion) -> object:
+    choice = completion.choices[0]
+    if choice.finish_reason == "length":
+        raise SystemExit("max_tokens cut the JSON off: raise it (or ask for a shorter object).")
+    return json.loads(choice.message.content or "")
+
+
 def main() -> None:
     client = gateway_client()
 
     answer = client.chat.completions.create(
         model=MODEL,
-        messages=[{"role": "user", "content": "Describe Paris as a JSON object."}],
+        messages=[
+            {"role": "user", "content": "Give a JSON object with keys name and country for Paris."}
+        ],
         response_format={"type": "json_object"},
-        max_tokens=120,
+        max_tokens=200,
+        temperature=0,
     )
-    print("json_object:", json.loads(answer.choices[0].message.content or ""))
+    print("json_object:", parsed(answer))
 
     answer = client.chat.completions.create(
         model=MODEL,
@@ -44,9 +56,10 @@ def main() -> None:
             "type": "json_schema",
             "json_schema": {"name": "city", "schema": CITY_SCHEMA, "strict": True},
         },
-        max_tokens=120,
+        max_tokens=200,
+        temperature=0,
     )
-    print("json_schema:", json.loads(answer.choices[0].message.content or ""))
+    print("json_schema:", parsed(answer))
 
 
 if __name__ == "__main__":
