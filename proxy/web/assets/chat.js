@@ -125,7 +125,9 @@ async function send() {
     return;
   }
   clearError();
-  history.push({ role: "user", content: text });
+  // "New chat" during the answer starts a new history: this one must not leak into it.
+  const conversation = history;
+  conversation.push({ role: "user", content: text });
   const question = addMessage("user", text);
   ui.prompt.value = "";
   const answer = addMessage("assistant", "");
@@ -137,7 +139,7 @@ async function send() {
     const { finishReason, usage } = await streamChat({
       apiKey: apiKey(),
       model: ui.model.value,
-      messages: history,
+      messages: conversation,
       signal: running.signal,
       onText: (piece) => {
         content += piece;
@@ -145,7 +147,7 @@ async function send() {
         answer.article.scrollIntoView({ block: "end" });
       },
     });
-    history.push({ role: "assistant", content });
+    conversation.push({ role: "assistant", content });
     answer.article.dataset.state = "done";
     const notes = [];
     if (finishReason && finishReason !== "stop") notes.push(`finish reason: ${finishReason}`);
@@ -156,14 +158,14 @@ async function send() {
     answer.article.dataset.state = stopped ? "stopped" : "error";
     if (content) {
       // Keep what arrived, so the conversation can go on from it.
-      history.push({ role: "assistant", content });
+      conversation.push({ role: "assistant", content });
       answer.meta.textContent = stopped ? "stopped" : "interrupted";
     } else {
       // Nothing came back: take the question back into the box to edit or resend.
-      history.pop();
+      conversation.pop();
       question.article.remove();
       answer.article.remove();
-      ui.prompt.value = text;
+      if (!ui.prompt.value) ui.prompt.value = text;
     }
     if (!stopped) showError(error);
   } finally {

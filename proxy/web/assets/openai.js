@@ -40,6 +40,7 @@ export function parseRetryAfter(value) {
  * @returns {Promise<ApiError>}
  */
 export async function errorFrom(response) {
+  /** @type {{message?: string, type?: string | null, param?: string | null, code?: string | null}} */
   let error = {};
   try {
     const body = await response.json();
