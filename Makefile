@@ -13,6 +13,7 @@ SPAWN_RATE ?= 5
 DURATION ?= 30s
 
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
+.PHONY: node-install test-frontend
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -34,20 +35,20 @@ serve: install model ## run the api natively under gunicorn (port 8001; PORT, WO
 	@$(BIN)/python -m llm_gateway.preflight
 	exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
-test: install model ## run the whole test suite (sets up what it needs; no Docker)
+test: install model node-install ## run the whole test suite (sets up what it needs; no Docker)
 	$(BIN)/pytest -q api/tests -m "not stack"
 
 test-fast: install ## only the in-process tests (no server processes, no model)
-	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server" --ignore=api/tests/proxy
+	$(BIN)/pytest -q api/tests -m "not model and not stack and not browser and not node" -k "not server" --ignore=api/tests/proxy
 
 lint: install ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check api
-	$(BIN)/ruff format --check api
+	$(BIN)/ruff check api examples/python
+	$(BIN)/ruff format --check api examples/python
 	cd api && ../$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix api
-	$(BIN)/ruff format api
+	$(BIN)/ruff check --fix api examples/python
+	$(BIN)/ruff format api examples/python
 
 up: ## build, check the settings, start the stack (api + Caddy), wait until healthy; says open or keyed
 	scripts/up.sh
@@ -72,3 +73,17 @@ test-stack: install ## end-to-end tests of the Compose stack (builds images; nee
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh
+
+# --- Frontends: examples/node (npm ci once per lockfile change) and the browser tests ---
+NODE_STAMP := examples/node/node_modules/.installed
+
+$(NODE_STAMP): examples/node/package.json examples/node/package-lock.json
+	cd examples/node && npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node-install: ## install the Node examples' pinned packages (npm ci; skipped with a note without npm)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(NODE_STAMP); \
+	else echo "npm not found: the Node tests will be skipped (REQUIRE_NODE=1 fails them)"; fi
+
+test-frontend: install model node-install ## the chat page in Chromium, CORS from another origin, the Python and Node examples
+	$(BIN)/pytest -q api/tests/browser api/tests/examples

@@ -29,6 +29,7 @@ class CaddyProcess:
             **os.environ,
             "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
             "CADDYFILE": str(REPO_ROOT / "proxy/Caddyfile"),
+            "WEB_ROOT": str(REPO_ROOT / "proxy/web"),
             "SITE_ADDRESS": "localhost",
             "INTERNAL_NAME": "proxy.internal",
             "HTTPS_PORT": str(self.https_port),

@@ -1,0 +1,113 @@
+"""Debian's Chromium driven by Playwright, trusting a local CA the way a user's browser does.
+
+Playwright's own browser download cannot work here, so the system Chromium is launched by
+path. Chromium on Linux takes extra root certificates from the user's NSS database
+(`~/.pki/nssdb`), which is what `caddy trust` and `mkcert -install` write to: each browser
+gets a fresh HOME whose database trusts the given CA certificates, and TLS verification
+stays on (no `ignore_https_errors`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from ..helpers import REPO_ROOT
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO_ROOT / "test-results/browser"
+
+T = TypeVar("T")
+
+
+def require_browser() -> None:
+    """Skip, with the reason, where Chromium or certutil is missing, unless
+    REQUIRE_BROWSER=1 (CI) says a missing browser is a failure."""
+    missing = []
+    if not CHROMIUM.is_file():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if shutil.which("certutil") is None:
+        missing.append("certutil (apt-get install libnss3-tools)")
+    if not missing:
+        return
+    reason = "browser tests need " + " and ".join(missing)
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; REQUIRE_BROWSER=1 makes them required", pytrace=False)
+    pytest.skip(reason)
+
+
+def home_trusting(ca_certs: Sequence[Path]) -> Path:
+    """A fresh HOME whose NSS database trusts `ca_certs` to identify TLS servers."""
+    home = Path(tempfile.mkdtemp(prefix="chromium-home-"))
+    db = f"sql:{home / '.pki/nssdb'}"
+    (home / ".pki/nssdb").mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "-d", db, "--empty-password"], check=True)
+    for index, cert in enumerate(ca_certs):
+        subprocess.run(
+            ["certutil", "-A", "-d", db, "-n", f"local-ca-{index}", "-t", "C,,", "-i", str(cert)],
+            check=True,
+        )
+    return home
+
+
+@contextlib.contextmanager
+def chromium(ca_certs: Sequence[Path] = ()) -> Iterator[Browser]:
+    require_browser()
+    home = home_trusting(ca_certs)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=ARGS,
+                env={**os.environ, "HOME": str(home)},
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def poll_until(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float = 30, what: str = ""
+) -> T:
+    """`probe()` again and again until `accept` takes its result; fails after `timeout`
+    seconds (a deadline against hanging, not a speed requirement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if accept(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what or 'a condition'}: last {result!r}")
+        time.sleep(0.05)
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a screenshot goes: test-results/browser/ (git-ignored; CI keeps it)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
+def console_errors(messages: list[Any]) -> list[str]:
+    return [m.text for m in messages if m.type == "error"]

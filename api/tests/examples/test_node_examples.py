@@ -1,0 +1,93 @@
+"""examples/node run by Node's own test runner (`node --test`) against real gunicorn
+servers: openai-node, the Vercel AI SDK and the Next.js route handlers. The Node tests
+import the example files themselves. `make node-install` installs their pinned packages
+(`npm ci`); without Node they are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ..helpers import REPO_ROOT, ServerProcess
+from .conftest import client_env
+
+pytestmark = pytest.mark.node
+
+NODE_DIR = REPO_ROOT / "examples/node"
+# The chat page's modules (proxy/web/assets) have no tsconfig of their own: the web root
+# holds only what Caddy serves.
+CHAT_PAGE_TSC_FLAGS = [
+    *("--noEmit", "--strict", "--allowJs", "--checkJs", "--target", "ES2022"),
+    *("--module", "ESNext", "--moduleResolution", "bundler"),
+    *("--lib", "ES2023,DOM,DOM.Iterable"),
+]
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    problem = None
+    node = shutil.which("node")
+    if node is None or shutil.which("npm") is None:
+        problem = "node and npm are not installed (Node.js 20+)"
+    elif not (NODE_DIR / "node_modules/.package-lock.json").is_file():
+        problem = "examples/node has no node_modules: run `make node-install`"
+    if problem is None:
+        assert node is not None
+        return node
+    if os.environ.get("REQUIRE_NODE") == "1":
+        pytest.fail(f"{problem}; REQUIRE_NODE=1 makes the Node tests required", pytrace=False)
+    pytest.skip(problem)
+
+
+def run_node_tests(node: str, server: ServerProcess, *files: str) -> str:
+    """`node --test` on `files` with the server's URL and key; fails with the report
+    unless every test ran and passed."""
+    run = subprocess.run(
+        [node, "--import", "tsx", "--test", "--test-reporter=tap", *files],
+        cwd=NODE_DIR,
+        env={**os.environ, **client_env(server), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    report = run.stdout + run.stderr
+    counts = dict(re.findall(r"^# (pass|fail|skipped|todo|cancelled) (\d+)$", report, re.M))
+    assert run.returncode == 0, report[-6000:]
+    assert int(counts.get("pass", 0)) > 0, report[-6000:]
+    assert counts.get("fail") == "0" and counts.get("skipped") == "0", report[-6000:]
+    return report
+
+
+def test_openai_node_ai_sdk_and_nextjs_route(node: str, keyed_mock: ServerProcess) -> None:
+    run_node_tests(
+        node,
+        keyed_mock,
+        "test/openai-node.test.mjs",
+        "test/ai-sdk.test.mjs",
+        "test/nextjs-route.test.mjs",
+    )
+
+
+@pytest.mark.model
+def test_streamed_tool_calls_with_the_default_model(node: str, keyed_llama: ServerProcess) -> None:
+    run_node_tests(node, keyed_llama, "test/tools.test.mjs")
+
+
+def test_the_examples_and_the_chat_page_type_check(node: str) -> None:
+    """tsc (strict, checkJs) over the examples, the route handlers and the tests against
+    the pinned SDKs' own type definitions, and over the chat page's modules (DOM types)."""
+    tsc = str(NODE_DIR / "node_modules/.bin/tsc")
+    web = sorted(str(p) for p in (REPO_ROOT / "proxy/web/assets").glob("*.js"))
+    for command in (
+        [tsc, "--noEmit", "-p", "."],
+        [tsc, *CHAT_PAGE_TSC_FLAGS, *web],
+    ):
+        run = subprocess.run(
+            command, cwd=NODE_DIR, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
