@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,14 @@ def sse_events(body: str) -> list[tuple[str | None, Any]]:
         assert data is not None, f"an SSE event without data: {block!r}"
         out.append((name, data if data == "[DONE]" else json.loads(data)))
     return out
+
+
+async def poll_until_async(
+    predicate: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.1
+) -> None:
+    """Await `predicate()` until it is true; fail saying `what` was awaited after `within` s."""
+    deadline = time.monotonic() + within
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(interval)

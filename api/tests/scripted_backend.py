@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from llm_gateway.backends import Backend, Delta, GenerationRequest, ToolCallDelta
+from llm_gateway.backends import Delta, GenerationRequest, ToolCallDelta
+from llm_gateway.backends.mock import MockBackend
 
 
 def transcript(request: GenerationRequest) -> str:
@@ -24,9 +25,10 @@ def transcript(request: GenerationRequest) -> str:
     return "\n".join(lines) if request.messages is not None else request.prompt or ""
 
 
-class Transcript(Backend):
+class Transcript(MockBackend):
     """Streams the transcript word by word (so `max_tokens` can cut it); with a named
-    `tool_choice`, calls that tool with the last user message as `{"text": ...}`."""
+    `tool_choice`, calls that tool with the last user message as `{"text": ...}`. Embeds
+    like the mock."""
 
     name = "transcript"
     supported_params = frozenset(

@@ -45,6 +45,7 @@ class SpecValidator:
 
             document = _nullable_to_null(json.loads(path.read_text()))
             self._relax_legacy_completion_chunks(document)
+            self._allow_base64_embeddings(document)
             resource = DRAFT202012.create_resource(document)
             self._registry = Registry().with_resource("urn:openai", resource)
             self._validator_cls = Draft202012Validator
@@ -60,6 +61,13 @@ class SpecValidator:
         reason = choice["finish_reason"]
         reason["type"] = ["string", "null"]
         reason["enum"] = [*reason["enum"], None]
+
+    @staticmethod
+    def _allow_base64_embeddings(document: dict[str, Any]) -> None:
+        """The spec describes `embedding` as floats only, but with `encoding_format: base64`
+        OpenAI's API (and the SDKs that ask for it by default) send a base64 string."""
+        embedding = document["components"]["schemas"]["Embedding"]["properties"]
+        embedding["embedding"] = {"anyOf": [embedding["embedding"], {"type": "string"}]}
 
     def validate(self, schema: str, instance: Any) -> None:
         if not self.available:
