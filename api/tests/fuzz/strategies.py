@@ -90,7 +90,7 @@ sampling = {
     "stream": st.booleans(),
     "stream_options": st.fixed_dictionaries({"include_usage": st.booleans()}),
     "n": st.integers(1, 3),
-    "stop": st.lists(st.text(min_size=1, max_size=4), max_size=4) | st.text(max_size=4),
+    "stop": st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=4) | st.text(max_size=4),
     "max_tokens": st.integers(1, 20),
     "temperature": st.floats(0, 2),
     "top_p": st.floats(0, 1),
@@ -108,6 +108,13 @@ def _top_logprobs_need_logprobs(body: dict[str, Any]) -> dict[str, Any]:
     if "top_logprobs" in body:
         body["logprobs"] = True
     return _stream_options_need_stream(body)
+
+
+def _best_of_covers_n(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI refuses `best_of` below `n`."""
+    if "best_of" in body:
+        body["best_of"] = max(body["best_of"], body.get("n", 1))
+    return body
 
 
 def _stream_options_need_stream(body: dict[str, Any]) -> dict[str, Any]:
@@ -138,16 +145,20 @@ chat_requests = st.fixed_dictionaries(
 ).map(_top_logprobs_need_logprobs)
 
 
-completion_requests = st.fixed_dictionaries(
-    {"model": st.just(MODEL), "prompt": text | st.lists(text, min_size=1, max_size=2)},
-    optional={
-        **sampling,
-        "echo": st.booleans(),
-        "suffix": text,
-        "best_of": st.integers(1, 3),
-        "logprobs": st.integers(0, 5),
-    },
-).map(_stream_options_need_stream)
+completion_requests = (
+    st.fixed_dictionaries(
+        {"model": st.just(MODEL), "prompt": text | st.lists(text, min_size=1, max_size=2)},
+        optional={
+            **sampling,
+            "echo": st.booleans(),
+            "suffix": text,
+            "best_of": st.integers(1, 3),
+            "logprobs": st.integers(0, 5),
+        },
+    )
+    .map(_stream_options_need_stream)
+    .map(_best_of_covers_n)
+)
 
 
 def paths(node: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:

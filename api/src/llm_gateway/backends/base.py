@@ -54,6 +54,12 @@ class Backend(ABC, Generic[SettingsT]):
         self.settings = settings
         self.ready = False
 
+    @property
+    def context_window(self) -> int | None:
+        """Tokens a prompt and its completion may hold together (None: unknown, e.g. an
+        upstream). The service refuses a completion limit that alone does not fit."""
+        return None
+
     async def load(self) -> None:
         """Load weights / open connections. Called once, off the request path."""
         self.ready = True

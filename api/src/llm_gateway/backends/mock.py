@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
-from ..errors import InvalidRequest
+from ..errors import ContextLengthExceeded, InvalidRequest
 from .base import Backend, BackendSettings
 from .stops import StopMatcher
 from .types import (
@@ -80,6 +80,9 @@ class MockSettings(BackendSettings):
     mock_seed: int = Field(0, description="mixed into every answer")
     mock_max_tokens: int = Field(64, ge=1, le=1_000_000, description="natural output length")
     mock_embedding_dimensions: int = Field(384, ge=1, le=65_536, description="vector length")
+    mock_n_ctx: int = Field(
+        32_768, ge=64, le=10_000_000, description="context window: prompt + completion tokens"
+    )
 
 
 class MockBackend(Backend[MockSettings]):
@@ -109,9 +112,20 @@ class MockBackend(Backend[MockSettings]):
             return sum(4 + len(m.content.split()) for m in request.messages) + 2
         return len((request.prompt or "").split())
 
+    @property
+    def context_window(self) -> int:
+        return self.settings.mock_n_ctx
+
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         rng = self._rng(request)
         prompt_tokens = self.count_prompt_tokens(request)
+        room = self.context_window - prompt_tokens
+        if room <= 0 or (request.max_tokens is not None and request.max_tokens > room):
+            raise ContextLengthExceeded(
+                f"This model's maximum context length is {self.context_window} tokens; the "
+                f"prompt has {prompt_tokens} and {request.max_tokens} more were asked for.",
+                param="messages" if request.messages is not None else "prompt",
+            )
         limit = self._natural_length
         finish: FinishReason = "stop"
         if request.max_tokens is not None and request.max_tokens < limit:

@@ -6,7 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from .common import OpenAIModel, ParamError, SamplingFields
+from .common import (
+    Metadata,
+    OpenAIModel,
+    ParamError,
+    PromptCacheRetention,
+    ReasoningEffort,
+    SamplingFields,
+    Verbosity,
+)
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -118,9 +126,19 @@ class ChatCompletionRequest(SamplingFields):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    # Accepted and validated as OpenAI does; they change nothing here (x-ignored-params).
+    metadata: Metadata | None = None
+    store: bool | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    verbosity: Verbosity | None = None
+    prompt_cache_retention: PromptCacheRetention | None = None
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ChatCompletionRequest:
+        if self.modalities and "audio" in self.modalities:
+            raise ParamError("This model produces text only.", "modalities")
         if self.top_logprobs is not None and not self.logprobs:
             raise ParamError("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs")
         if isinstance(self.tool_choice, NamedToolChoice):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_STOP_SEQUENCES = 4
 _TOKEN_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits; no vocabulary has 10-digit ids
+
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+Verbosity = Literal["low", "medium", "high"]
+PromptCacheRetention = Literal["in_memory", "24h"]
 
 
 class ParamError(ValueError):
@@ -31,6 +36,12 @@ class StreamOptions(OpenAIModel):
 
 
 PositiveTokens = Annotated[int, Field(ge=1)]
+Seed = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # int64, as the spec says
+SafetyIdentifier = Annotated[str, Field(max_length=64)]
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+    Field(max_length=16),
+]
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 TopP = Annotated[float, Field(ge=0.0, le=1.0)]
 Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
@@ -47,16 +58,19 @@ class SamplingFields(OpenAIModel):
     max_tokens: PositiveTokens | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
     logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
     user: Annotated[str, Field(max_length=512)] | None = None
+    safety_identifier: SafetyIdentifier | None = None
 
     @field_validator("stop")
     @classmethod
     def _stop_sequences(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one stop sequence, or leave 'stop' out")
             if len(value) > MAX_STOP_SEQUENCES:
                 raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed")
             if any(not s for s in value):

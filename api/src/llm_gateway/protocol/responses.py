@@ -13,7 +13,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from .chat import ContentPart
-from .common import OpenAIModel, ParamError, Temperature, TopP
+from .common import (
+    Metadata,
+    OpenAIModel,
+    ParamError,
+    PromptCacheRetention,
+    SafetyIdentifier,
+    Temperature,
+    TopP,
+)
 
 MessageRole = Literal["user", "assistant", "system", "developer"]
 TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
@@ -101,6 +109,18 @@ class ResponsesStreamOptions(OpenAIModel):
     include_obfuscation: bool | None = None
 
 
+Includable = Literal[
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "message.input_image.image_url",
+    "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs",
+    "reasoning.encrypted_content",
+    "message.output_text.logprobs",
+]
+
+
 class CreateResponseRequest(OpenAIModel):
     model: Annotated[str, Field(min_length=1, max_length=256)]
     input: str | Annotated[list[InputItem], Field(min_length=1)]
@@ -113,12 +133,20 @@ class CreateResponseRequest(OpenAIModel):
     temperature: Temperature | None = None
     top_p: TopP | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
-    include: list[str] | None = None
+    include: list[Includable] | None = None
     tools: list[FunctionTool] | None = None
     tool_choice: Literal["none", "auto", "required"] | FunctionToolChoice | None = None
     parallel_tool_calls: bool | None = None
     text: TextOptions | None = None
-    metadata: dict[str, Annotated[str, Field(max_length=512)]] | None = None
+    metadata: Metadata | None = None
+    safety_identifier: SafetyIdentifier | None = None
+    service_tier: (
+        Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"] | None
+    ) = None
+    prompt_cache_retention: PromptCacheRetention | None = None
+    # Server-side prompt templates and conversation objects are OpenAI platform features.
+    prompt: Any = None
+    conversation: Any = None
     user: Annotated[str, Field(max_length=512)] | None = None
     background: bool | None = None
     truncation: Literal["auto", "disabled"] | None = None
@@ -156,8 +184,11 @@ class CreateResponseRequest(OpenAIModel):
             raise ParamError(
                 "tool_choice 'required' needs at least one tool in 'tools'.", "tool_choice"
             )
-        if self.metadata is not None and len(self.metadata) > 16:
-            raise ParamError("'metadata' may have at most 16 keys.", "metadata")
+        for name, instead in (("conversation", "previous_response_id"), ("prompt", "input")):
+            if getattr(self, name) is not None:
+                raise ParamError(
+                    f"'{name}' is not supported by this server; use '{instead}'.", name
+                )
         return self
 
     @property

@@ -66,8 +66,10 @@ def parse_json(body: bytes, model: type[ModelT]) -> ModelT:
         return model.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        # A union reports every member's complaint: the deepest is the one that explains.
-        first = max(errors, key=lambda e: len(e["loc"]))
+        # A union reports every member's complaint. The one that explains is a broken rule
+        # (a bound, a missing field) rather than "not this type" from a member that does not
+        # apply, and the deepest of those.
+        first = max(errors, key=lambda e: (not e["type"].endswith("_type"), len(e["loc"])))
         cause = first.get("ctx", {}).get("error")
         if isinstance(cause, ParamError):
             raise InvalidRequest(str(cause), param=cause.param) from None

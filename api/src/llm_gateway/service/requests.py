@@ -71,6 +71,20 @@ class GenerationService:
         self.limits = limits
         self.keep_output = keep_output
 
+    @staticmethod
+    def check_window(served: ServedModel, requested: int | None, param: str) -> None:
+        """A completion limit the model could never produce is a 400 on every backend that
+        knows its context window, before any work (the prompt's share is the backend's to
+        check, exactly, once it has tokenized it)."""
+        window = served.backend.context_window
+        if window is not None and requested is not None and requested >= window:
+            raise InvalidRequest(
+                f"'{param}' is too large: {requested}. This model's context window is "
+                f"{window} tokens, prompt and completion together.",
+                param=param,
+                code="context_length_exceeded",
+            )
+
     def resolve(self, model: str) -> ServedModel:
         served = self.registry.get(model)
         if not served.backend.ready:
@@ -93,6 +107,8 @@ class GenerationService:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support chat completions.", param="model"
             )
+        param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
+        self.check_window(served, req.token_limit, param)
         for i, message in enumerate(req.messages):
             if kinds := message.non_text_part_types():
                 raise InvalidRequest(
@@ -133,6 +149,8 @@ class GenerationService:
             )
         n = req.n or 1
         sampling = _sampling(req)
+        if "max_tokens" in req.model_fields_set:
+            self.check_window(served, req.max_tokens, "max_tokens")
         max_tokens = self.limits.completion_tokens(
             req.max_tokens, explicit="max_tokens" in req.model_fields_set
         )

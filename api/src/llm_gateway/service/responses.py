@@ -192,6 +192,7 @@ class ResponsesService:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support the Responses API.", param="model"
             )
+        self.generations.check_window(served, req.max_output_tokens, "max_output_tokens")
         if req.store:
             await self.store.ping()  # fail before generating, not after
         history: list[Item] = []

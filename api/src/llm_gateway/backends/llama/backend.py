@@ -100,6 +100,10 @@ class LlamaBackend(Backend[LlamaSettings]):
         self._thread.shutdown(wait=False, cancel_futures=True)
         await self._embedder.close()
 
+    @property
+    def context_window(self) -> int:
+        return self.settings.n_ctx
+
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         return await self._embedder.embed(request)
 
