@@ -85,6 +85,9 @@ class ServerProcess:
         if "PROMETHEUS_MULTIPROC_DIR" not in env:
             self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
             env = {**env, "PROMETHEUS_MULTIPROC_DIR": self._own_metrics_dir}
+        if "RESPONSE_STORE" not in env:  # its own store, not the repository's data/
+            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "responses.db"
+            env = {**env, "RESPONSE_STORE": str(store)}
         full_env = {
             **os.environ,
             "ENV_FILE": "/dev/null",

@@ -14,7 +14,8 @@ from . import __version__
 from .auth import KeyRing
 from .backends import Backend
 from .backends.loader import create_backend
-from .config import Settings, load_settings
+from .catalog import ModelSpec, served_models
+from .config import Settings, SettingsError, load_settings
 from .http_errors import install_error_handlers
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
@@ -43,11 +44,38 @@ async def _load(backend: Backend[Any]) -> None:
         raise
 
 
+def _serve(
+    registry: ModelRegistry,
+    metrics: Metrics,
+    settings: Settings,
+    spec: ModelSpec,
+    options: Mapping[str, Any] | None,
+) -> None:
+    """One model of the catalog: its backend (its own settings: the entry's, then the
+    environment's), its slots per worker, its ids."""
+    try:
+        backend = create_backend(spec.backend, {**spec.settings, **(options or {})})
+    except SettingsError as exc:
+        raise SettingsError(f"{exc}\n  (in the settings of the model '{spec.id}')") from None
+    concurrency = spec.concurrency or settings.max_concurrent or backend.default_concurrency
+    track = metrics.add_model(spec.id, backend.name)
+    queue, timeout = settings.max_queue, settings.queue_timeout
+    registry.add(
+        backend,
+        spec.ids,
+        slots=Slots(concurrency, queue, timeout, on_change=track),
+        # Embeddings have slots of their own: never waiting behind generation, nor it behind them.
+        embedding_slots=Slots(concurrency, queue, timeout),
+        owned_by=spec.owned_by,
+        endpoints=frozenset(spec.endpoints) if spec.endpoints else None,
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, backend_options: Mapping[str, Any] | None = None
 ) -> FastAPI:
-    """The whole app. The backend reads its own settings from the environment;
-    `backend_options` override them (tests)."""
+    """The whole app. Each backend reads its own settings from the environment (and its
+    MODELS_FILE entry); `backend_options` override them (tests)."""
     settings = settings or load_settings()
     configure_logging(settings)  # process-wide by nature; everything else is per app
     if not settings.auth_enabled:
@@ -55,16 +83,10 @@ def create_app(
             "no_api_keys",
             message="API_KEYS is not set: every route is open to anyone who can reach it.",
         )
-    backend = create_backend(settings.model_backend, backend_options)
+    app_metrics = Metrics(version=__version__)
     registry = ModelRegistry()
-    registry.add(backend, settings.served_model_ids, settings.model_owned_by)
-    app_metrics = Metrics(version=__version__, backend=backend.name, model=settings.model_id)
-    slots = Slots(
-        settings.max_concurrent or backend.default_concurrency,
-        settings.max_queue,
-        settings.queue_timeout,
-        on_change=app_metrics.track_slots,
-    )
+    for spec in served_models(settings):
+        _serve(registry, app_metrics, settings, spec, backend_options)
     limits = Limits(
         max_n=settings.max_n,
         max_messages=settings.max_messages,
@@ -72,7 +94,7 @@ def create_app(
         max_tools=settings.max_tools,
         max_tokens=settings.max_tokens,
     )
-    service = GenerationService(registry, slots, limits, keep_output=settings.log_content)
+    service = GenerationService(registry, limits, keep_output=settings.log_content)
     store = open_store(settings.response_store, settings.response_ttl, settings.response_store_max)
 
     @contextlib.asynccontextmanager
@@ -101,19 +123,12 @@ def create_app(
     app.state.registry = registry
     app.state.service = service
     app.state.store = store
+    app.state.metrics = app_metrics
     app.state.responses = ResponsesService(service, store)
-    # Embeddings have slots of their own: they never wait behind generation, nor it behind them.
-    embedding_slots = Slots(
-        settings.max_concurrent or backend.default_concurrency,
-        settings.max_queue,
-        settings.queue_timeout,
-    )
     decoder = Cl100kDecoder(settings.cl100k_path)
     app.state.embeddings = EmbeddingsService(
-        service, embedding_slots, decoder if settings.embedding_token_ids == "cl100k_base" else None
+        service, decoder if settings.embedding_token_ids == "cl100k_base" else None
     )
-    app.state.slots = slots
-    app.state.metrics = app_metrics
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
     # streams still open end with an error event, queued requests get a 503.
     app.state.shutting_down = asyncio.Event()

@@ -39,6 +39,9 @@ class Settings(EnvSettings):
         default_factory=lambda: ["gpt-3.5-turbo", "gpt-4o-mini"]
     )
     model_owned_by: str = "llm-gateway"
+    models_file: str | None = Field(
+        None, description="YAML listing several served models (then MODEL_* are unused)"
+    )
 
     # --- server -------------------------------------------------------------------------
     host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])

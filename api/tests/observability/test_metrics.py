@@ -109,8 +109,8 @@ async def test_metrics_scrapes_are_counted_under_their_own_route() -> None:
 
 
 async def test_running_and_waiting_follow_the_slots() -> None:
-    metrics = Metrics(version="t", backend="mock", model="m")
-    slots = Slots(1, 4, 5.0, on_change=metrics.track_slots)
+    metrics = Metrics(version="t")
+    slots = Slots(1, 4, 5.0, on_change=metrics.add_model("m", "mock"))
 
     def gauges() -> tuple[float, float]:
         seen = parse(generate_latest(metrics.registry).decode())

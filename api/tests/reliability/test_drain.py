@@ -41,7 +41,8 @@ async def wait_for(condition: Any) -> None:
 
 
 def assert_idle(app: FastAPI) -> None:
-    assert (app.state.slots.running, app.state.slots.waiting) == (0, 0)
+    slots = app.state.registry.get("mock-model").slots
+    assert (slots.running, slots.waiting) == (0, 0)
 
 
 SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would last ~30 min
@@ -50,7 +51,7 @@ SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would 
 async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
     async with app_and_client(SLOW) as (app, client):
         request = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
-        await wait_for(lambda: app.state.slots.running == 1)
+        await wait_for(lambda: app.state.registry.get("mock-model").slots.running == 1)
         await asyncio.sleep(0.2)  # a few tokens out
         app.state.shutting_down.set()
         response = await asyncio.wait_for(request, 10)
@@ -74,9 +75,9 @@ async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
 async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> None:
     async with app_and_client(SLOW, max_concurrent=1) as (app, client):
         running = asyncio.ensure_future(client.post(CHAT, json=chat_body()))
-        await wait_for(lambda: app.state.slots.running == 1)
+        await wait_for(lambda: app.state.registry.get("mock-model").slots.running == 1)
         queued = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
-        await wait_for(lambda: app.state.slots.waiting == 1)
+        await wait_for(lambda: app.state.registry.get("mock-model").slots.waiting == 1)
         app.state.shutting_down.set()
         for response in await asyncio.wait_for(asyncio.gather(running, queued), 10):
             assert_error(response, 503, "server_error", "server_shutdown")

@@ -32,7 +32,8 @@ async def test_error_without_streaming_is_a_500_without_internals(spec: SpecVali
         assert "secret" not in r.text
         # the slot was released: the next request is served too
         assert (await client.get("/health")).status_code == 200
-        slots = client._transport.app.state.slots  # type: ignore[attr-defined]
+        registry = client._transport.app.state.registry  # type: ignore[attr-defined]
+        slots = registry.get("mock-model").slots
         assert slots.running == 0
 
 

@@ -9,6 +9,7 @@ fresh `MultiProcessCollector`. Without it, the app's own registry is exposed dir
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -56,9 +57,9 @@ def multiprocess_dir() -> str | None:
 
 
 class Metrics:
-    def __init__(self, *, version: str, backend: str, model: str) -> None:
+    def __init__(self, *, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.model = model
+        self.version = version
         self._multiprocess_dir = multiprocess_dir()
         r = self.registry
         self.requests = Counter(
@@ -116,33 +117,40 @@ class Metrics:
             ["model"],
             registry=r,
         )
-        self.running = Gauge(
+        self._running = Gauge(
             PREFIX + "num_requests_running",
             "Generations holding a slot, summed over live workers.",
             ["model"],
             multiprocess_mode="livesum",
             registry=r,
-        ).labels(model)
-        self.waiting = Gauge(
+        )
+        self._waiting = Gauge(
             PREFIX + "num_requests_waiting",
             "Generations queued for a slot, summed over live workers.",
             ["model"],
             multiprocess_mode="livesum",
             registry=r,
-        ).labels(model)
-        Gauge(
+        )
+        self._build_info = Gauge(
             PREFIX + "build_info",
             "Always 1; the labels say what is running.",
             ["version", "backend", "model"],
             multiprocess_mode="max",
             registry=r,
-        ).labels(version, backend, model).set(1)
-        self.track_slots(0, 0)
+        )
 
-    def track_slots(self, running: int, waiting: int) -> None:
-        """Called by the service's Slots on every change, so each worker's file is current."""
-        self.running.set(running)
-        self.waiting.set(waiting)
+    def add_model(self, model: str, backend: str) -> Callable[[int, int], None]:
+        """Announce a served model; returns what its slots call on every change (the
+        running/waiting gauges, so each worker's file is current)."""
+        self._build_info.labels(self.version, backend, model).set(1)
+        running, waiting = self._running.labels(model), self._waiting.labels(model)
+
+        def track_slots(now_running: int, now_waiting: int) -> None:
+            running.set(now_running)
+            waiting.set(now_waiting)
+
+        track_slots(0, 0)
+        return track_slots
 
     def observe_request(
         self,

@@ -1,5 +1,5 @@
-"""`/v1/embeddings` requests → the model's backend: limits, token-id input, a slot of its own
-(embedding never waits behind generation, nor generation behind it)."""
+"""`/v1/embeddings` requests → the model's backend: limits, token-id input, a slot of the
+model's embedding slots (embedding never waits behind generation, nor generation behind it)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ from .generation import GenerationStats
 from .openai_tokens import Cl100kDecoder, TokenizerMissing
 from .registry import ServedModel
 from .requests import GenerationService
-from .slots import Slots
 
 HANDLED_FIELDS = frozenset({"model", "input", "encoding_format", "user"})
 
 
 class EmbeddingsService:
-    def __init__(
-        self, generations: GenerationService, slots: Slots, decoder: Cl100kDecoder | None
-    ) -> None:
+    def __init__(self, generations: GenerationService, decoder: Cl100kDecoder | None) -> None:
         self.generations = generations
-        self.slots = slots
         self.decoder = decoder
 
     def _inputs(self, req: EmbeddingsRequest) -> tuple[str | tuple[int, ...], ...]:
@@ -60,13 +56,14 @@ class EmbeddingsService:
                 f"The model '{req.model}' does not support 'dimensions'.", param="dimensions"
             )
         request = EmbeddingRequest(inputs=self._inputs(req), dimensions=req.dimensions)
-        wait = await self.slots.acquire()
+        slots = served.embedding_slots
+        wait = await slots.acquire()
         try:
             if stats is not None:
                 stats.queue_wait, stats.started = wait, time.perf_counter()
             result = await backend.embed(request)
         finally:
-            self.slots.release()
+            slots.release()
         if stats is not None:
             stats.finished_at = time.perf_counter()
             stats.prompt_tokens = result.prompt_tokens

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..backends import Backend
 from ..errors import ModelNotFound
+from .slots import Slots
 
 ENDPOINTS = frozenset({"chat", "completions", "responses", "embeddings"})
 
@@ -27,8 +28,13 @@ def backend_endpoints(backend: Backend[Any]) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class ServedModel:
+    """One id clients use. Aliases of a model share its backend and its slots: generation
+    slots (its concurrency per worker) and, apart, embedding slots."""
+
     id: str
     backend: Backend[Any]
+    slots: Slots
+    embedding_slots: Slots
     created: int
     owned_by: str
     endpoints: frozenset[str] = ENDPOINTS
@@ -42,6 +48,9 @@ class ModelRegistry:
         self,
         backend: Backend[Any],
         ids: list[str],
+        *,
+        slots: Slots,
+        embedding_slots: Slots,
         owned_by: str,
         endpoints: frozenset[str] | None = None,
     ) -> None:
@@ -50,7 +59,10 @@ class ModelRegistry:
         served_on = backend_endpoints(backend) & (ENDPOINTS if endpoints is None else endpoints)
         for model_id in ids:
             self._models.setdefault(
-                model_id, ServedModel(model_id, backend, created, owned_by, served_on)
+                model_id,
+                ServedModel(
+                    model_id, backend, slots, embedding_slots, created, owned_by, served_on
+                ),
             )
 
     def get(self, model_id: str, *, param: str | None = "model") -> ServedModel:

@@ -14,7 +14,6 @@ from ..protocol.completions import CompletionRequest
 from .generation import Generation, GenerationStats
 from .limits import Limits
 from .registry import ModelRegistry, ServedModel
-from .slots import Slots
 
 # Fields the service itself handles for every backend.
 HANDLED_FIELDS = frozenset(
@@ -61,13 +60,11 @@ class GenerationService:
     def __init__(
         self,
         registry: ModelRegistry,
-        slots: Slots,
         limits: Limits,
         *,
         keep_output: bool = False,
     ) -> None:
         self.registry = registry
-        self.slots = slots
         self.limits = limits
         self.keep_output = keep_output
 
@@ -189,7 +186,7 @@ class GenerationService:
             backend=served.backend,
             requests=requests,
             prompt_group_size=prompt_group_size,
-            slots=self.slots,
+            slots=served.slots,
             stats=self._stats(served, len(requests), ignored),
         )
 

@@ -1,0 +1,48 @@
+"""MODELS_FILE in a running server: two backends in one gunicorn, each id routed to its own,
+seen through the official SDK; /metrics announces both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from ..helpers import REPO_ROOT, ServerProcess, running_server
+from ..observability.scrape import parse, total
+
+pytestmark = pytest.mark.server
+
+CATALOG = """
+models:
+  - id: fast-mock
+    backend: mock
+    aliases: [gpt-4o-mini]
+    settings: {mock_max_tokens: 3}
+  - id: transcript
+    backend: tests.scripted_backend:Transcript
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    catalog = tmp_path_factory.mktemp("catalog") / "models.yaml"
+    catalog.write_text(CATALOG)
+    with running_server(
+        WORKERS="2", MODELS_FILE=str(catalog), PYTHONPATH=str(REPO_ROOT / "api")
+    ) as s:
+        yield s
+
+
+def test_each_id_is_served_by_its_backend(server: ServerProcess) -> None:
+    client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="x", max_retries=0)
+    assert [m.id for m in client.models.list()] == ["fast-mock", "gpt-4o-mini", "transcript"]
+    ask = [{"role": "user", "content": "who are you"}]
+    mock = client.chat.completions.create(model="gpt-4o-mini", messages=ask)  # type: ignore[arg-type]
+    assert mock.usage is not None and mock.usage.completion_tokens == 3
+    echo = client.chat.completions.create(model="transcript", messages=ask)  # type: ignore[arg-type]
+    assert echo.choices[0].message.content == "user: who are you"
+    seen = parse(httpx.get(server.base_url + "/metrics", timeout=10).text)
+    assert total(seen, "llm_gateway_build_info", model="fast-mock", backend="mock") == 1
+    assert total(seen, "llm_gateway_build_info", model="transcript", backend="transcript") == 1
