@@ -35,11 +35,7 @@ class EmbeddingsService:
             else:
                 inputs.append(tuple(value))
         chars = sum(len(i) for i in inputs if isinstance(i, str))
-        limit = self.generations.limits.max_prompt_chars
-        if chars > limit:
-            raise InvalidRequest(
-                f"The input is {chars} characters long; the limit is {limit}.", param="input"
-            )
+        self.generations.limits.check_chars(chars, "input", "input")
         return tuple(inputs)
 
     async def embed(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
 
 from ..errors import InvalidRequest
 from ..protocol.chat import ChatCompletionRequest
-from ..protocol.common import SamplingFields
 from ..protocol.completions import CompletionRequest
 from ..protocol.responses import (
     AnyItem,
@@ -32,44 +32,53 @@ class Limits:
             return requested
         return self.max_tokens if requested is None else min(requested, self.max_tokens)
 
-    def _common(self, req: SamplingFields, token_limit: int | None, token_param: str) -> None:
-        if (req.n or 1) > self.max_n:
+    # --- one rule each ------------------------------------------------------------------
+
+    def check_n(self, n: int | None) -> None:
+        if (n or 1) > self.max_n:
             raise InvalidRequest(f"'n' must be at most {self.max_n} on this server.", param="n")
-        if self.max_tokens and token_limit is not None and token_limit > self.max_tokens:
+
+    def check_token_cap(self, requested: int | None, param: str) -> None:
+        if self.max_tokens and requested is not None and requested > self.max_tokens:
             raise InvalidRequest(
-                f"'{token_param}' must be at most {self.max_tokens} on this server.",
-                param=token_param,
+                f"'{param}' must be at most {self.max_tokens} on this server.", param=param
             )
+
+    def check_items(self, items: Sized, noun: str, param: str) -> None:
+        if len(items) > self.max_messages:
+            raise InvalidRequest(
+                f"At most {self.max_messages} {noun} are accepted; got {len(items)}.",
+                param=param,
+            )
+
+    def check_chars(self, chars: int, noun: str, param: str) -> None:
+        if chars > self.max_prompt_chars:
+            raise InvalidRequest(
+                f"The {noun} is {chars} characters long; the limit is {self.max_prompt_chars}.",
+                param=param,
+            )
+
+    def check_tools(self, tools: Sized | None) -> None:
+        if tools and len(tools) > self.max_tools:
+            raise InvalidRequest(
+                f"At most {self.max_tools} tools are accepted; got {len(tools)}.", param="tools"
+            )
+
+    # --- per endpoint -------------------------------------------------------------------
 
     def check_chat(self, req: ChatCompletionRequest) -> None:
+        self.check_n(req.n)
         param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
-        self._common(req, req.token_limit, param)
-        if len(req.messages) > self.max_messages:
-            raise InvalidRequest(
-                f"At most {self.max_messages} messages are accepted; got {len(req.messages)}.",
-                param="messages",
-            )
-        chars = sum(len(m.text()) for m in req.messages)
-        if chars > self.max_prompt_chars:
-            raise InvalidRequest(
-                f"The messages are {chars} characters long; the limit is {self.max_prompt_chars}.",
-                param="messages",
-            )
-        if req.tools and len(req.tools) > self.max_tools:
-            raise InvalidRequest(
-                f"At most {self.max_tools} tools are accepted; got {len(req.tools)}.",
-                param="tools",
-            )
+        self.check_token_cap(req.token_limit, param)
+        self.check_items(req.messages, "messages", "messages")
+        self.check_chars(sum(len(m.text()) for m in req.messages), "input", "messages")
+        self.check_tools(req.tools)
 
     def check_completion(self, req: CompletionRequest) -> None:
+        self.check_n(req.n)
         explicit = req.max_tokens if "max_tokens" in req.model_fields_set else None
-        self._common(req, explicit, "max_tokens")
-        chars = sum(len(p) for p in req.prompts)
-        if chars > self.max_prompt_chars:
-            raise InvalidRequest(
-                f"The prompt is {chars} characters long; the limit is {self.max_prompt_chars}.",
-                param="prompt",
-            )
+        self.check_token_cap(explicit, "max_tokens")
+        self.check_chars(sum(len(p) for p in req.prompts), "prompt", "prompt")
         if len(req.prompts) * (req.n or 1) > self.max_n * 4:
             raise InvalidRequest(
                 f"len(prompt) * n must be at most {self.max_n * 4} on this server.",
@@ -77,32 +86,10 @@ class Limits:
             )
 
     def check_responses(self, req: CreateResponseRequest, items: list[AnyItem]) -> None:
-        limit = req.max_output_tokens
-        if self.max_tokens and limit is not None and limit > self.max_tokens:
-            raise InvalidRequest(
-                f"'max_output_tokens' must be at most {self.max_tokens} on this server.",
-                param="max_output_tokens",
-            )
-        if len(items) > self.max_messages:
-            raise InvalidRequest(
-                f"At most {self.max_messages} input items are accepted; got {len(items)}.",
-                param="input",
-            )
-        chars = len(req.instructions or "") + sum(
-            len(parts_text(i.content))
-            if isinstance(i, MessageItem)
-            else len(parts_text(i.output))
-            if isinstance(i, FunctionCallOutputItem)
-            else 0
-            for i in items
-        )
-        if chars > self.max_prompt_chars:
-            raise InvalidRequest(
-                f"The input is {chars} characters long; the limit is {self.max_prompt_chars}.",
-                param="input",
-            )
-        if req.tools and len(req.tools) > self.max_tools:
-            raise InvalidRequest(
-                f"At most {self.max_tools} tools are accepted; got {len(req.tools)}.",
-                param="tools",
-            )
+        self.check_token_cap(req.max_output_tokens, "max_output_tokens")
+        self.check_items(items, "input items", "input")
+        texts = [i.content for i in items if isinstance(i, MessageItem)]
+        texts += [i.output for i in items if isinstance(i, FunctionCallOutputItem)]
+        chars = len(req.instructions or "") + sum(len(parts_text(t)) for t in texts)
+        self.check_chars(chars, "input", "input")
+        self.check_tools(req.tools)
