@@ -1,6 +1,7 @@
 """examples/node run by Node's own test runner (`node --test`) against real gunicorn
 servers: openai-node, the Vercel AI SDK and the Next.js route handlers. The Node tests
-import the example files themselves. `make node-install` installs their pinned packages
+import the example files themselves, and read the server's JSON log (GATEWAY_LOG) to see
+which worker served a request. `make node-install` installs their pinned packages
 (`npm ci`); without Node they are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ def run_node_tests(node: str, server: ServerProcess, *files: str) -> str:
     run = subprocess.run(
         [node, "--import", "tsx", "--test", "--test-reporter=tap", *files],
         cwd=NODE_DIR,
-        env={**os.environ, **client_env(server), "NO_COLOR": "1"},
+        env={
+            **os.environ,
+            **client_env(server),
+            "GATEWAY_LOG": str(server.log_path),
+            "NO_COLOR": "1",
+        },
         capture_output=True,
         text=True,
         timeout=600,
