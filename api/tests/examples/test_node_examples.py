@@ -1,6 +1,7 @@
 """examples/node run by Node's own test runner (`node --test`) against real gunicorn
 servers: openai-node (chat completions, the Responses API, embeddings), the Vercel AI SDK
-and the Next.js route handlers. The Node tests import the example files
+(its OpenAI-compatible provider and its default provider, openai(), which calls the
+Responses API) and the Next.js route handlers. The Node tests import the example files
 themselves, and read the server's JSON log (GATEWAY_LOG) to see which worker served a
 request. `make node-install` installs their pinned packages (`npm ci`); without Node they
 are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
@@ -77,6 +78,7 @@ def test_openai_node_ai_sdk_and_nextjs_route(node: str, keyed_mock: ServerProces
         "test/openai-node.test.mjs",
         "test/responses.test.mjs",
         "test/ai-sdk.test.mjs",
+        "test/ai-sdk-responses.test.mjs",
         "test/nextjs-route.test.mjs",
     )
 
