@@ -7,12 +7,13 @@ import { pathToFileURL } from "node:url";
 import { gatewayClient, model } from "./chat.mjs";
 
 /**
- * One response, not streamed; stored on the gateway (`store` defaults to true).
+ * One response, not streamed; stored on the gateway (`store` defaults to true). The SDK's
+ * APIPromise: `.withResponse()` gives the HTTP response too.
  * @param {import("openai").OpenAI} client
  * @param {string} input
  * @param {string} [previousResponseId] the response this one continues
  */
-export async function respond(client, input, previousResponseId) {
+export function respond(client, input, previousResponseId) {
   return client.responses.create({ model, input, previous_response_id: previousResponseId });
 }
 

@@ -17,7 +17,11 @@ function strictlyIncreasing(numbers) {
 }
 
 test("create: a stored response, its text in output_text", async () => {
-  const response = await respond(client, "Hello from the Responses API");
+  const { data: response, response: http } = await respond(
+    client,
+    "Hello from the Responses API",
+  ).withResponse();
+  assert.equal(http.headers.get("x-ignored-params"), null, "the server honoured every field");
   assert.match(response.id, /^resp_/);
   assert.equal(response.object, "response");
   assert.equal(response.status, "completed");
