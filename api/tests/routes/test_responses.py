@@ -338,3 +338,10 @@ async def test_unknown_fields_are_named_as_ignored(client: httpx.AsyncClient) ->
     r = await create(client, input="x", reasoning={"effort": "low"}, frobnicate=1)
     assert r.status_code == 200
     assert r.headers["x-ignored-params"] == "frobnicate, reasoning"
+    r = await create(
+        client,
+        input="x",
+        text={"format": {"type": "text"}, "verbosity": "low"},
+        include=["reasoning.encrypted_content"],
+    )
+    assert r.headers["x-ignored-params"] == "include, text.verbosity"

@@ -223,6 +223,10 @@ class ResponsesService:
         }
         if req.truncation == "auto":
             ignored.add("truncation")
+        if req.text and req.text.verbosity is not None:
+            ignored.add("text.verbosity")
+        if set(req.include or ()) - {"message.output_text.logprobs"}:
+            ignored.add("include")  # only the logprobs of output text can be included
         generation = self.generations.generation(served, [request], ignored)
         record = ResponseRecord(
             new_id("resp"), owner, self.store, bool(req.store), input_items, history
