@@ -5,8 +5,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server
-from .spec import SpecValidator
+# Assertions in the shared helpers explain themselves like those in test modules.
+pytest.register_assert_rewrite("tests.helpers", "tests.support", "tests.reliability.support")
+
+from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server  # noqa: E402
+from .spec import SpecValidator  # noqa: E402
 
 
 @pytest.fixture(scope="session")

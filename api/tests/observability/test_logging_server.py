@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, sse_payloads
-from .scrape import parse, value
+from ..helpers import ServerProcess
+from ..support.sse import sse_payloads
+from .scrape import scrape, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 MARKER = f"secret-marker-{uuid.uuid4().hex}"
@@ -21,14 +22,8 @@ def chat(**fields: Any) -> dict[str, Any]:
     return {"model": "mock-model", "messages": messages, "max_tokens": 3, **fields}
 
 
-def line_for(server: ServerProcess, request_id: str) -> dict[str, Any]:
-    return server.wait_for_log(
-        lambda e: e.get("event") == "request" and e.get("request_id") == request_id
-    )
-
-
 def disconnects(server: ServerProcess) -> float:
-    samples = parse(httpx.get(f"{server.base_url}/metrics").text)
+    samples = scrape(server.base_url)
     return value(samples, "llm_gateway_client_disconnects_total", model="mock-model")
 
 
@@ -41,7 +36,7 @@ def test_a_finished_request_has_one_line_with_its_numbers(
     assert r.status_code == 200
     usage = sse_payloads(r.text)[-2]["usage"] if stream else r.json()["usage"]
     request_id = r.headers["x-request-id"]
-    line = line_for(observed_server, request_id)
+    line = observed_server.request_line(request_id)
     assert [e for e in observed_server.log_records() if e.get("request_id") == request_id] == [line]
     assert line["level"] == "info" and line["logger"] == "llm_gateway.request"
     assert line["method"] == "POST" and line["path"] == CHAT_ROUTE and line["status"] == 200
@@ -72,7 +67,7 @@ def test_a_refused_request_has_its_status_and_error_type(
         headers={"content-type": "application/json", "x-request-id": f"refused-{status}"},
     )
     assert r.status_code == status
-    line = line_for(observed_server, r.headers["x-request-id"])
+    line = observed_server.request_line(r.headers["x-request-id"])
     assert line["status"] == status
     assert line["error_type"] == "invalid_request_error"
     assert line["error_code"] == code
@@ -94,7 +89,7 @@ def test_a_client_that_leaves_mid_stream_is_logged_and_counted(
         next(chunks)
         next(chunks)
     # Leaving the block closed the connection after ~2 of 200 tokens (10 s of work).
-    line = line_for(observed_server, request_id)
+    line = observed_server.request_line(request_id)
     assert line["disconnected"] is True
     assert line["status"] == 200  # the headers had gone out
     # The tokens made before the client left are accounted for, not the 200 asked for.
@@ -105,5 +100,5 @@ def test_a_client_that_leaves_mid_stream_is_logged_and_counted(
 
 def test_no_prompt_text_in_the_logs_by_default(observed_server: ServerProcess) -> None:
     r = httpx.post(f"{observed_server.base_url}{CHAT_ROUTE}", json=chat())
-    line_for(observed_server, r.headers["x-request-id"])
+    observed_server.request_line(r.headers["x-request-id"])
     assert MARKER not in observed_server.log_path.read_text()

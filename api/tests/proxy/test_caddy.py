@@ -9,8 +9,9 @@ import httpx
 import openai
 
 from ..caddy_process import ALLOWED_ORIGIN, CaddyProcess
-from ..helpers import ServerProcess, sse_payloads
+from ..helpers import ServerProcess
 from ..spec import SpecValidator
+from ..support.sse import sse_payloads
 
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -6,7 +6,6 @@ import os
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from ..helpers import REPO_ROOT
+from ..support.polling import poll_until
 
 ALLOWED_ORIGIN = "https://app.example.com"
 PROJECT = "llm-gateway-test"
@@ -74,14 +74,13 @@ class Stack:
         return httpx.Client(base_url=self.base_url, verify=self.tls, timeout=120, **kwargs)  # type: ignore[arg-type]
 
     def fetch_ca(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
         path = "proxy:/data/caddy/pki/authorities/local/root.crt"
-        while time.monotonic() < deadline:
+
+        def copied() -> bool:
             self.compose("cp", path, str(self.ca_cert), check=False)
-            if self.ca_cert.is_file():
-                return
-            time.sleep(1)
-        raise RuntimeError("Caddy's local CA certificate never appeared")
+            return self.ca_cert.is_file()
+
+        poll_until(copied, timeout, 1.0, what="Caddy's local CA certificate")
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,11 @@ import time
 import httpx
 import openai
 
-from ..helpers import REPO_ROOT, sse_payloads
+from ..helpers import REPO_ROOT
+from ..observability.scrape import scrape, total
 from ..spec import SpecValidator
+from ..support.polling import poll_until
+from ..support.sse import sse_payloads
 from .conftest import ALLOWED_ORIGIN, Stack
 
 MESSAGES = [{"role": "user", "content": "Write a few sentences about the sea."}]
@@ -26,12 +29,10 @@ def sdk(stack: Stack) -> openai.OpenAI:
     )
 
 
-def chat_requests(metrics: str) -> float:
-    total = 0.0
-    for line in metrics.splitlines():
-        if line.startswith("llm_gateway_requests_total{") and "/v1/chat/completions" in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+def chat_requests(port: int) -> float:
+    """Chat requests one api replica has answered, from its own /metrics."""
+    samples = scrape(f"http://127.0.0.1:{port}")
+    return total(samples, "llm_gateway_requests_total", route="/v1/chat/completions")
 
 
 def test_chat_through_the_proxy(stack: Stack, spec: SpecValidator) -> None:
@@ -112,16 +113,15 @@ def test_scaled_replicas_share_the_load(stack: Stack) -> None:
     stack.compose("up", "-d", "--scale", "api=2", "--no-recreate", "--wait")
     ports = stack.api_ports()
     assert len(ports) == 2
-    before = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
+    before = [chat_requests(port) for port in ports]
     body = {"model": "gpt-3.5-turbo", "messages": MESSAGES, "max_tokens": 2}
-    deadline = time.monotonic() + 90
-    served = [0.0, 0.0]
-    while time.monotonic() < deadline and not all(served):
+
+    def served_after_one_more() -> list[float]:
         with stack.client() as client:  # a new connection each round
             assert client.post("/v1/chat/completions", json=body).status_code == 200
-        after = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
-        served = [a - b for a, b in zip(after, before, strict=True)]
-    assert all(served), f"requests per replica: {served}"
+        return [chat_requests(port) - b for port, b in zip(ports, before, strict=True)]
+
+    poll_until(served_after_one_more, 90, 0, until=all, what="requests served by each replica")
     stack.compose("up", "-d", "--scale", "api=1", "--wait")
 
 
