@@ -4,7 +4,6 @@ answers /health throughout, keeps its memory, and times out queued requests."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -131,12 +130,10 @@ def impatient() -> Iterator[ServerProcess]:
 def test_a_queued_request_gets_429_after_the_queue_timeout(impatient: ServerProcess) -> None:
     server = impatient
     with open_stream(server) as (_, events):  # the slot is taken
-        started = time.monotonic()
         queued = post_chat(server)
-        waited = time.monotonic() - started
         error = assert_error(queued, 429, "rate_limit_exceeded", "rate_limit_exceeded")
-        assert "Timed out after 1s" in error["message"]
-        assert waited >= 0.9  # it was queued, not refused at the door
+        # Queued, not refused at the door: only a waiter that timed out is told this.
+        assert "Timed out after 1s waiting for a free slot" in error["message"]
         # The timed-out request left the queue; the stream still holds the slot.
         assert slot_gauges(server) == (1, 0)
         assert list(events)[-1] == "[DONE]"

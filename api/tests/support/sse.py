@@ -1,10 +1,14 @@
-"""Reading the api's server-sent events: complete bodies, and lines as they arrive."""
+"""Reading the api's server-sent events: complete bodies, lines as they arrive, and a stream
+read so as to show that it is not buffered."""
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import httpx
 
 DATA = "data: "
 
@@ -31,3 +35,40 @@ def sse_payloads(body: str) -> list[Any]:
     """Every payload of a whole SSE body (see `sse_events`)."""
     assert not body or body.endswith("\n\n"), f"the body ends mid-event: {body[-200:]!r}"
     return list(sse_events(body.split("\n")))
+
+
+def carries_content(event: Any) -> bool:
+    """A chat or text completion chunk with some generated text in it."""
+    if not isinstance(event, dict):
+        return False
+    return any(
+        (choice.get("delta") or {}).get("content") or choice.get("text")
+        for choice in event.get("choices") or ()
+    )
+
+
+def read_unbuffered(
+    response: httpx.Response, generating: Callable[[], bool], reads: int = 5
+) -> list[Any]:
+    """Every payload of a streaming response, read so as to show it is not buffered: after
+    each of the first `reads` network reads that bring generated text, `generating()` (asked
+    of the api itself) must still say this response is being generated. So text reached the
+    client, in that many separate reads, before the server had produced the rest. Whatever
+    the speed of either side: give it a stream that cannot end before these checks are done."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    events: list[Any] = []
+    pending = ""
+    checked = 0
+    for raw in response.iter_raw():
+        pending += decoder.decode(raw)
+        *complete, pending = pending.split("\n\n")
+        new = sse_payloads("".join(event + "\n\n" for event in complete))
+        events += new
+        if checked < reads and any(carries_content(event) for event in new):
+            checked += 1
+            assert generating(), (
+                f"read {checked} brought text only once the api had finished: buffered?"
+            )
+    assert pending + decoder.decode(b"", final=True) == "", f"ends mid-event: {pending!r}"
+    assert checked == reads, f"only {checked} reads brought text; {events[-3:]}"
+    return events
