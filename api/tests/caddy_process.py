@@ -14,13 +14,17 @@ from pathlib import Path
 import httpx
 
 from .helpers import REPO_ROOT, VENV_BIN, ServerProcess, free_port
+from .support.markers import require_marker
 from .support.polling import poll_until
 
 ALLOWED_ORIGIN = "https://app.example.com"
 
 
 class CaddyProcess:
+    """Only from a test marked `proxy`."""
+
     def __init__(self, api: ServerProcess, *, cors_origins: str = ALLOWED_ORIGIN) -> None:
+        require_marker("proxy")
         self.home = Path(tempfile.mkdtemp(prefix="caddy-test-"))
         self.https_port = free_port()
         self.http_port = free_port()

@@ -23,6 +23,7 @@ from llm_gateway.app import create_app
 from llm_gateway.backends.llama.default_model import DEFAULT_PATH
 from llm_gateway.config import Settings
 
+from .support.markers import require_marker
 from .support.polling import poll_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`.
+    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`; only
+    from a test marked `server` (and `model` for the llama backend).
 
     Its metrics files go to a fresh PROMETHEUS_MULTIPROC_DIR (removed on stop) unless `env`
     names one; its output (JSON log lines) goes to `log_path`."""
@@ -90,6 +92,9 @@ class ServerProcess:
             "LOG_FORMAT": "json",
             **env,
         }
+        require_marker("server")
+        if full_env["MODEL_BACKEND"] == "llama":
+            require_marker("model")
         self.port = free_port()
         full_env["PORT"] = str(self.port)
         self.base_url = f"http://127.0.0.1:{self.port}"

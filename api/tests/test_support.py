@@ -1,4 +1,5 @@
-"""The test suite's own helpers: polling with a deadline, SSE parsing, /proc readings."""
+"""The test suite's own helpers: polling with a deadline, SSE parsing, /proc readings, and
+the guard that fails an unmarked test starting a process (before anything is started)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import os
 
 import pytest
 
+from .caddy_process import CaddyProcess
+from .helpers import ServerProcess
+from .support.markers import IN_PROCESS_ONLY, require_marker
 from .support.polling import async_poll_until, poll_until
 from .support.procfs import cpu_seconds, rss_kb
 from .support.sse import sse_payloads
@@ -63,3 +67,22 @@ def test_cpu_seconds_and_rss_read_this_process() -> None:
     times = os.times()
     assert cpu_seconds(os.getpid()) == pytest.approx(times.user + times.system, abs=0.05)
     assert rss_kb(os.getpid()) > 1000
+
+
+def test_an_unmarked_test_may_not_start_a_server_or_caddy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(IN_PROCESS_ONLY, raising=False)
+    with pytest.raises(pytest.fail.Exception, match="is not marked `server`: mark it"):
+        ServerProcess({})
+    with pytest.raises(pytest.fail.Exception, match="is not marked `proxy`"):
+        CaddyProcess(None)  # type: ignore[arg-type]
+
+
+def test_make_test_fast_allows_no_process_even_to_a_marked_test(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    request.node.add_marker("server")
+    monkeypatch.delenv(IN_PROCESS_ONLY, raising=False)
+    require_marker("server")  # marked: allowed
+    monkeypatch.setenv(IN_PROCESS_ONLY, "1")
+    with pytest.raises(pytest.fail.Exception, match="which `make test-fast` does not allow"):
+        require_marker("server")

@@ -59,7 +59,6 @@ def template(model):  # type: ignore[no-untyped-def]
     return ChatTemplate(*model)
 
 
-@pytest.mark.model
 def test_the_tokens_tests_ban_are_every_end_token_of_the_default_model(model) -> None:  # type: ignore[no-untyped-def]
     """Tests that need a long generation ban these (NEVER_END), so it lasts `max_tokens`."""
     _, vocab = model
@@ -68,14 +67,12 @@ def test_the_tokens_tests_ban_are_every_end_token_of_the_default_model(model) ->
     assert set(NEVER_END.values()) == {-100}
 
 
-@pytest.mark.model
 def test_template_comes_from_the_gguf_and_maps_developer_to_system(template) -> None:  # type: ignore[no-untyped-def]
     prompt = template.render((Message("developer", "Rules."), Message("user", "Hi")))
     assert "<|im_start|>system\nRules.<|im_end|>" in prompt
     assert prompt.endswith("<|im_start|>assistant\n")
 
 
-@pytest.mark.model
 def test_tool_turns_fall_back_to_plain_text(template) -> None:  # type: ignore[no-untyped-def]
     call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a":1}'}}
     prompt = template.render(

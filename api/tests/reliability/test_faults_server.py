@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 
 import httpx
+import pytest
 
 from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
@@ -26,6 +27,8 @@ from .support import (
     slot_gauges,
     wait_for_gauges,
 )
+
+pytestmark = pytest.mark.server
 
 CLIENTS = 4
 CLIENT_TIMEOUT = httpx.Timeout(10.0)  # a client still waiting after this counts as hung

@@ -24,6 +24,8 @@ from .support import (
     wait_for_gauges,
 )
 
+pytestmark = pytest.mark.server
+
 PARALLEL = 10
 ADMITTED = 3  # MAX_CONCURRENT=1 running + MAX_QUEUE=2 waiting
 MEMORY_ROUNDS = 4

@@ -9,6 +9,7 @@ import socket
 import threading
 
 import httpx
+import pytest
 
 from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
@@ -20,6 +21,8 @@ from .support import (
     post_chat,
     wait_for_gauges,
 )
+
+pytestmark = pytest.mark.server
 
 
 def refuses_connections(server: ServerProcess) -> bool:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from ..helpers import REPO_ROOT
+from ..support.markers import require_marker
 from ..support.polling import poll_until
 
 ALLOWED_ORIGIN = "https://app.example.com"
@@ -85,6 +86,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    require_marker("stack")
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         pytest.fail("no Docker engine answers: start one (see README) before `make test-stack`")
     s = Stack()
@@ -102,6 +104,7 @@ def stack() -> Iterator[Stack]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here is for `make test-stack` only, whatever fixtures it uses."""
     for item in items:
         if "/stack/" in str(item.fspath):
             item.add_marker(pytest.mark.stack)
