@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import asgi_client, settings, sse_events
+from ..helpers import asgi_client, settings
 from ..spec import SpecValidator, validate_response_event
+from ..support.sse import named_events
 
 TRANSCRIPT = "tests.scripted_backend:Transcript"
 TOOL = {
@@ -51,7 +52,7 @@ def stream_events(r: httpx.Response, spec: SpecValidator) -> list[dict[str, Any]
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     events = []
-    for name, data in sse_events(r.text):
+    for name, data in named_events(r.text):
         assert data != "[DONE]", "Responses streams end with their last event, not [DONE]"
         assert name == data["type"]
         validate_response_event(spec, data)
