@@ -55,6 +55,7 @@ def create_app(
     registry = ModelRegistry()
     registry.add(backend, settings.served_model_ids, settings.model_owned_by)
     app_metrics = Metrics(version=__version__, backend=backend.name, model=settings.model_id)
+    backend.attach_metrics(app_metrics.upstreams)
     slots = Slots(
         settings.max_concurrent or backend.default_concurrency,
         settings.max_queue,
