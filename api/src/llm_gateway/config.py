@@ -31,7 +31,7 @@ class Settings(EnvSettings):
     # --- models -------------------------------------------------------------------------
     model_backend: str = Field(
         "llama",
-        description="mock | llama | package.module:ClassName (your own Backend subclass)",
+        description="mock | llama | openai | package.module:ClassName (your own Backend subclass)",
     )
     model_id: str = Field("smollm2-135m-instruct", min_length=1, max_length=256)
     model_aliases: Annotated[list[str], NoDecode] = Field(
@@ -82,10 +82,11 @@ class Settings(EnvSettings):
     @classmethod
     def _backend_name(cls, value: str) -> str:
         value = value.strip()
-        if value in {"mock", "llama"} or (":" in value and all(value.split(":", 1))):
+        if value in {"mock", "llama", "openai"} or (":" in value and all(value.split(":", 1))):
             return value
         raise ValueError(
-            "must be 'mock', 'llama' or 'package.module:ClassName' for your own backend class"
+            "must be 'mock', 'llama', 'openai' or 'package.module:ClassName' for your own "
+            "backend class"
         )
 
     @model_validator(mode="after")
