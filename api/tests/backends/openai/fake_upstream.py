@@ -43,7 +43,7 @@ class Exchange:
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.writer.write(
             f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n"
-            f"content-length: {len(payload)}\r\n{extra}connection: close\r\n\r\n".encode()
+            f"content-length: {len(payload)}\r\n{extra}\r\n".encode()
             + payload
         )
         await self.writer.drain()
@@ -51,7 +51,7 @@ class Exchange:
     async def start_stream(self, content_type: str = "text/event-stream") -> None:
         self.writer.write(
             f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n"
-            "transfer-encoding: chunked\r\nconnection: close\r\n\r\n".encode()
+            "transfer-encoding: chunked\r\n\r\n".encode()
         )
         await self.writer.drain()
 
@@ -101,6 +101,9 @@ class FakeUpstream:
     """Set when a handler saw its client hang up (`until_client_leaves`)."""
     gate: threading.Event = field(default_factory=threading.Event)
     """For handlers that hold a response until the test lets it go (`wait_gate`)."""
+    connections: int = 0
+    """Connections clients opened (a client that keeps its connections alive opens one)."""
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -119,28 +122,35 @@ class FakeUpstream:
         return [r.body for r in self.requests]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Requests on one connection, kept alive until the client or a handler ends it."""
+        self.connections += 1
+        self._writers.add(writer)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request_line, *lines = head.decode().split("\r\n")
-            method, path, _ = request_line.split(" ", 2)
-            headers = {
-                k.strip().lower(): v.strip()
-                for k, _, v in (line.partition(":") for line in lines if line)
-            }
-            raw = await reader.readexactly(int(headers.get("content-length", "0")))
-            body = orjson.loads(raw) if raw else None
-            exchange = Exchange(method, path, headers, body, reader, writer, self)
-            self.requests.append(exchange)
-            await self.handler(exchange)
+            while not writer.is_closing():
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *lines = head.decode().split("\r\n")
+                method, path, _ = request_line.split(" ", 2)
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines if line)
+                }
+                raw = await reader.readexactly(int(headers.get("content-length", "0")))
+                body = orjson.loads(raw) if raw else None
+                exchange = Exchange(method, path, headers, body, reader, writer, self)
+                self.requests.append(exchange)
+                await self.handler(exchange)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
 
     def close(self) -> None:
         async def stop() -> None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.close()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
                     await self._server.wait_closed()

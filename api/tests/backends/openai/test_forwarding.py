@@ -326,3 +326,45 @@ async def test_completions_with_logprobs_and_echo(spec: SpecValidator) -> None:
     assert choice["logprobs"]["text_offset"] == [4, 9]
     assert choice["logprobs"]["top_logprobs"][0] == {" upon": -0.5, " the": -1.5}
     assert body["usage"] == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+
+
+async def test_one_kept_alive_connection_serves_request_after_request() -> None:
+    with fake_upstream(answers("Hi", " again")) as up:
+        async with gateway(up.base_url) as client:
+            for stream in (False, True, False, True):
+                r = await chat(client, stream=stream)
+                assert r.status_code == 200 and "again" in r.text
+    assert len(up.requests) == 4
+    assert up.connections == 1  # each stream was read to its end, [DONE] and after
+
+
+async def test_without_usage_from_the_upstream_each_chunk_counts_as_a_token() -> None:
+    async def no_usage(ex: Exchange) -> None:
+        await ex.start_stream()
+        for word in ("One", " two", " three"):
+            await ex.event(text_chunk(word))
+        await ex.event(text_chunk("", finish="length"))
+        await ex.event("[DONE]")
+        await ex.end_stream()
+
+    with fake_upstream(no_usage) as up:
+        async with gateway(up.base_url) as client:
+            body = (await chat(client)).json()
+    assert body["choices"][0]["message"]["content"] == "One two three"
+    assert body["usage"] == {"prompt_tokens": 0, "completion_tokens": 3, "total_tokens": 3}
+
+
+async def test_an_upstream_that_holds_the_connection_after_done_still_ends_the_answer() -> None:
+    async def holds_on(ex: Exchange) -> None:
+        await ex.start_stream()
+        await ex.event(text_chunk("Done", finish="stop"))
+        await ex.event(usage_chunk(1, 1))
+        await ex.event("[DONE]")
+        await ex.until_client_leaves()  # no end of the chunked body
+
+    with fake_upstream(holds_on) as up:
+        async with gateway(up.base_url) as client:
+            r = await chat(client, stream=True)
+    events = sse_payloads(r.text)
+    assert events[-1] == "[DONE]" and all("error" not in e for e in events[:-1])
+    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events[1:-2]) == "Done"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -39,16 +40,14 @@ class _Malformed(Exception):
 
 @dataclass(slots=True)
 class _Call:
-    """What one upstream call produced, per choice index of that call."""
+    """What one upstream call for `n` choices produced, by choice index."""
 
     n: int
     started: set[int] = field(default_factory=set)
     finished: dict[int, FinishReason] = field(default_factory=dict)
-    chunks: list[int] = field(default_factory=list)
+    chunks: Counter[int] = field(default_factory=Counter)
+    """Chunks (or logprob tokens) of each choice: its token count when there is no usage."""
     usage: dict[str, Any] | None = None
-
-    def __post_init__(self) -> None:
-        self.chunks = [0] * self.n
 
 
 class OpenAIBackend(Backend[UpstreamSettings]):
@@ -179,7 +178,7 @@ class OpenAIBackend(Backend[UpstreamSettings]):
             raise upstream_errors.bad_response(
                 upstream.label, "an event that is not JSON"
             ) from None
-        if isinstance(chunk, dict) and "error" in chunk:
+        if isinstance(chunk, dict) and chunk.get("error") is not None:
             raise upstream_errors.from_error_body(upstream.label, None, data)
         try:
             return _chunk_deltas(chunk, chat, call)
@@ -269,22 +268,29 @@ def _chunk_deltas(chunk: Any, chat: bool, call: _Call) -> list[tuple[int, Delta]
 
 
 def _finishes(call: _Call) -> list[tuple[int, Delta]]:
-    """Each finished choice's last delta. The usage is the call's total: only that sum is
-    read (the renderers report usage per response), so the first choice carries it and the
-    others none; without usage, each carries its own chunk count."""
-    usage = call.usage if isinstance(call.usage, dict) else None
-    out = []
-    for position, index in enumerate(sorted(call.finished)):
-        delta = Delta(finish_reason=call.finished[index], completion_tokens=call.chunks[index])
-        if usage is not None:
-            delta.completion_tokens = _count(usage, "completion_tokens") if position == 0 else 0
-            delta.prompt_tokens = _count(usage, "prompt_tokens")
-        out.append((index, delta))
-    return out
+    """Each finished choice's last delta, with the token counts. The upstream's usage is the
+    call's total, and only totals are read (usage is reported per response), so the first
+    choice carries it and the others nothing more; without usage, each choice counts its
+    chunks."""
+    prompt = _count(call.usage, "prompt_tokens")
+    completion = _count(call.usage, "completion_tokens")
+    finished = sorted(call.finished)
+    counts = {index: call.chunks[index] for index in finished}
+    if completion is not None and finished:
+        counts = dict.fromkeys(finished, 0) | {finished[0]: completion}
+    return [
+        (
+            i,
+            Delta(
+                finish_reason=call.finished[i], prompt_tokens=prompt, completion_tokens=counts[i]
+            ),
+        )
+        for i in finished
+    ]
 
 
-def _count(usage: dict[str, Any], name: str) -> int | None:
-    value = usage.get(name)
+def _count(usage: Any, name: str) -> int | None:
+    value = usage.get(name) if isinstance(usage, dict) else None
     return value if isinstance(value, int) and value >= 0 else None
 
 
