@@ -8,7 +8,9 @@ from __future__ import annotations
 import sys
 
 from .auth import KeyRing
+from .backends.loader import backend_class
 from .config import Settings, SettingsError, load_settings
+from .env import read_settings
 
 
 def access_line(settings: Settings, keys: KeyRing) -> str:
@@ -27,6 +29,8 @@ def main() -> int:
     try:
         settings = load_settings()
         keys = KeyRing(settings.api_keys, settings.api_keys_file)
+        # The backend's own settings too (UPSTREAM_BASE_URL, N_CTX, ...), as the app reads them.
+        read_settings(backend_class(settings.model_backend).settings_class)
     except (SettingsError, ValueError, OSError) as exc:
         print(f"the api would refuse to start: {exc}", file=sys.stderr)
         return 2

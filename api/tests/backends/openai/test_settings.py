@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,22 @@ def test_the_key_can_come_from_a_file_and_never_shows(tmp_path: Path) -> None:
         UpstreamSettings(
             upstream_base_url="http://a/v1", upstream_api_key_file=str(tmp_path / "no")
         )  # type: ignore[arg-type]
+
+
+def test_preflight_refuses_what_the_backend_would_refuse() -> None:
+    """`make up` and `make serve` stop before starting anything, with the backend's reason."""
+
+    def preflight(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "llm_gateway.preflight"],
+            env={**os.environ, "ENV_FILE": "/dev/null", "MODEL_BACKEND": "openai", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    missing = preflight(UPSTREAM_BASE_URL="")
+    assert missing.returncode == 2
+    assert "UPSTREAM_BASE_URL: Field required" in missing.stderr
+    assert preflight(UPSTREAM_BASE_URL="http://localhost:11434/v1").returncode == 0
