@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,32 +21,16 @@ from ..types import (
     Delta,
     EmbeddingRequest,
     Embeddings,
-    FinishReason,
     GenerationRequest,
 )
 from . import upstream_errors, wire
+from .chunks import CallChunks
 from .client import create_client
-from .pool import Upstream, UpstreamPool
+from .pool import UpstreamPool
 from .settings import UpstreamSettings
 from .sse import sse_data
 
 DRAIN_TIMEOUT = 1.0  # seconds; the body's end normally follows `[DONE]` at once
-
-
-class _Malformed(Exception):
-    """A chunk that is JSON but not the shape of an OpenAI chunk."""
-
-
-@dataclass(slots=True)
-class _Call:
-    """What one upstream call for `n` choices produced, by choice index."""
-
-    n: int
-    started: set[int] = field(default_factory=set)
-    finished: dict[int, FinishReason] = field(default_factory=dict)
-    chunks: Counter[int] = field(default_factory=Counter)
-    """Chunks (or logprob tokens) of each choice: its token count when there is no usage."""
-    usage: dict[str, Any] | None = None
 
 
 class OpenAIBackend(Backend[UpstreamSettings]):
@@ -144,46 +127,25 @@ class OpenAIBackend(Backend[UpstreamSettings]):
             path, body = "/chat/completions", wire.chat_body(request, model, n)
         else:
             path, body = "/completions", wire.completion_body(request, model, n)
-        call = _Call(n)
         async with pool.post(client, path, body) as (upstream, response):
             content_type = response.headers.get("content-type", "")
             if not content_type.startswith("text/event-stream"):
                 raise upstream_errors.bad_response(
                     upstream.label, f"content-type {content_type!r} instead of an event stream"
                 )
+            call = CallChunks(upstream.label, n, chat)
             async with aclosing(sse_data(response.aiter_bytes())) as events:
                 done = False
                 async for data in events:
                     if data == b"[DONE]":
                         done = True
                         break
-                    for index, delta in self._deltas(upstream, data, chat, call):
+                    for index, delta in call.feed(data):
                         yield index, delta
-                if call.started - call.finished.keys() or not (done or call.finished):
-                    raise upstream_errors.bad_response(upstream.label, "a stream cut short")
-                if not call.finished:
-                    raise upstream_errors.bad_response(upstream.label, "a stream without a choice")
-                for index, delta in _finishes(call):
+                for index, delta in call.finishes(done):
                     yield index, delta
                 if done:
                     await _drain(events)
-
-    @staticmethod
-    def _deltas(
-        upstream: Upstream, data: bytes, chat: bool, call: _Call
-    ) -> list[tuple[int, Delta]]:
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise upstream_errors.bad_response(
-                upstream.label, "an event that is not JSON"
-            ) from None
-        if isinstance(chunk, dict) and chunk.get("error") is not None:
-            raise upstream_errors.from_error_body(upstream.label, None, data)
-        try:
-            return _chunk_deltas(chunk, chat, call)
-        except (_Malformed, KeyError, TypeError, ValueError, AttributeError):
-            raise upstream_errors.bad_response(upstream.label, "a malformed chunk") from None
 
     # --- embeddings -----------------------------------------------------------------------
 
@@ -200,7 +162,7 @@ class OpenAIBackend(Backend[UpstreamSettings]):
             payload = await response.aread()
             try:
                 return _embeddings(orjson.loads(payload), len(request.inputs))
-            except (_Malformed, KeyError, TypeError, ValueError, AttributeError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 raise upstream_errors.bad_response(
                     upstream.label, "not an embedding list"
                 ) from None
@@ -222,87 +184,16 @@ def _alone(request: GenerationRequest) -> GenerationRequest:
     return replace(request, seed=request.seed + request.choice_index)
 
 
-def _chunk_deltas(chunk: Any, chat: bool, call: _Call) -> list[tuple[int, Delta]]:
-    """One chunk's choices as deltas (text, tool calls, logprobs; a finish is recorded in
-    `call`, not returned); its usage, if any, recorded too."""
-    if not isinstance(chunk, dict):
-        raise _Malformed
-    usage = chunk.get("usage")
-    if usage is not None:
-        call.usage = usage
-    out = []
-    for choice in chunk.get("choices") or ():
-        index = choice["index"]
-        if not isinstance(index, int) or not 0 <= index < call.n:
-            raise _Malformed
-        if chat:
-            delta = choice.get("delta") or {}
-            text = delta.get("content") or ""
-            calls = delta.get("tool_calls")
-            tool_calls = wire.tool_call_deltas(calls) if calls else None
-            logprobs = wire.chat_logprobs(choice.get("logprobs"))
-        else:
-            text = choice.get("text") or ""
-            tool_calls = None
-            logprobs = wire.completion_logprobs(choice.get("logprobs"))
-        if not isinstance(text, str):
-            raise _Malformed
-        if text or tool_calls or logprobs:
-            call.started.add(index)
-            call.chunks[index] += len(logprobs) if logprobs else 1
-            out.append(
-                (
-                    index,
-                    Delta(
-                        text=text,
-                        tool_calls=tool_calls,
-                        logprobs=logprobs,
-                        completion_tokens=call.chunks[index],
-                    ),
-                )
-            )
-        finish = wire.finish_reason(choice.get("finish_reason"))
-        if finish is not None:
-            call.finished[index] = finish
-    return out
-
-
-def _finishes(call: _Call) -> list[tuple[int, Delta]]:
-    """Each finished choice's last delta, with the token counts. The upstream's usage is the
-    call's total, and only totals are read (usage is reported per response), so the first
-    choice carries it and the others nothing more; without usage, each choice counts its
-    chunks."""
-    prompt = _count(call.usage, "prompt_tokens")
-    completion = _count(call.usage, "completion_tokens")
-    finished = sorted(call.finished)
-    counts = {index: call.chunks[index] for index in finished}
-    if completion is not None and finished:
-        counts = dict.fromkeys(finished, 0) | {finished[0]: completion}
-    return [
-        (
-            i,
-            Delta(
-                finish_reason=call.finished[i], prompt_tokens=prompt, completion_tokens=counts[i]
-            ),
-        )
-        for i in finished
-    ]
-
-
-def _count(usage: Any, name: str) -> int | None:
-    value = usage.get(name) if isinstance(usage, dict) else None
-    return value if isinstance(value, int) and value >= 0 else None
-
-
 def _embeddings(body: Any, count: int) -> Embeddings:
+    """An `/embeddings` answer: float vectors, one per input, put back in input order."""
     data = sorted(body["data"], key=lambda item: item["index"])
     if [item["index"] for item in data] != list(range(count)):
-        raise _Malformed
+        raise ValueError("not one vector per input")
     vectors = []
     for item in data:
         vector = item["embedding"]
         if not isinstance(vector, list) or not all(isinstance(x, float | int) for x in vector):
-            raise _Malformed
+            raise ValueError("not a list of numbers")
         vectors.append(vector)
-    usage = body.get("usage") or {}
-    return Embeddings(vectors=vectors, prompt_tokens=_count(usage, "prompt_tokens") or 0)
+    tokens = (body.get("usage") or {}).get("prompt_tokens")
+    return Embeddings(vectors=vectors, prompt_tokens=tokens if isinstance(tokens, int) else 0)

@@ -58,16 +58,16 @@ def from_error_body(
 ) -> APIError:
     """An error response (`status`), or an error event inside a stream (`status` None), as
     the client's error: the upstream's own fields when they are an OpenAI error object."""
-    try:
-        error = _error_object(orjson.loads(payload))
-    except orjson.JSONDecodeError:
-        error = None
     if status in (401, 403):
         # The gateway's own key was refused: the client's key is not the problem.
         return BadGateway(
             f"The upstream server ({label}) refused the gateway's credentials (UPSTREAM_API_KEY).",
             code="upstream_unauthorized",
         )
+    try:
+        error = _error_object(orjson.loads(payload))
+    except orjson.JSONDecodeError:
+        error = None
     if error is None:
         what = f"status {status} without an OpenAI error body" if status else "a malformed event"
         return bad_response(label, what)

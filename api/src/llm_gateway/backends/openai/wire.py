@@ -1,5 +1,5 @@
-"""The OpenAI wire format on the upstream side: our requests as request bodies, and each
-streamed chunk's choices as our `Delta`s."""
+"""The OpenAI wire format on the upstream side: our requests as request bodies, and the
+pieces of a streamed chunk (finish reasons, tool calls, logprobs) in our types."""
 
 from __future__ import annotations
 
