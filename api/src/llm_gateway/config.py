@@ -8,21 +8,14 @@ its own knobs (N_CTX, MOCK_TTFT_MS, ...) with its own settings class (`backends/
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from .env import EnvSettings, SettingsError, read_settings
+from .env import EnvSettings, SettingsError, check_readable, read_settings, split_csv
 
 __all__ = ["Settings", "SettingsError", "is_public_site", "load_settings"]
-
-
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 class Settings(EnvSettings):
@@ -76,7 +69,7 @@ class Settings(EnvSettings):
     @field_validator("model_aliases", "host", "api_keys", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("model_backend")
     @classmethod
@@ -98,10 +91,7 @@ class Settings(EnvSettings):
     @field_validator("api_keys_file", "metrics_token_file")
     @classmethod
     def _readable_file(cls, value: str | None) -> str | None:
-        if value is not None and not os.access(value, os.R_OK):
-            why = "is not readable" if os.path.exists(value) else "does not exist"
-            raise ValueError(f"{value} {why} (as user id {os.getuid()})")
-        return value
+        return None if value is None else check_readable(value)
 
     @model_validator(mode="after")
     def _metrics_token_from_file(self) -> Settings:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from ...env import check_readable, split_csv
 from ..base import BackendSettings
 
 
@@ -40,9 +40,7 @@ class UpstreamSettings(BackendSettings):
     @field_validator("upstream_base_url", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return split_csv(value)
 
     @field_validator("upstream_base_url")
     @classmethod
@@ -62,14 +60,15 @@ class UpstreamSettings(BackendSettings):
             raise ValueError("the same URL is listed twice")
         return out
 
+    @field_validator("upstream_api_key_file")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        return None if value is None else check_readable(value)
+
     @model_validator(mode="after")
     def _key_from_file(self) -> UpstreamSettings:
-        path = self.upstream_api_key_file
-        if path and self.upstream_api_key is None:
-            if not os.access(path, os.R_OK):
-                why = "is not readable" if os.path.exists(path) else "does not exist"
-                raise ValueError(f"UPSTREAM_API_KEY_FILE={path} {why} (as user id {os.getuid()})")
-            with open(path, encoding="utf-8") as key_file:
+        if self.upstream_api_key_file and self.upstream_api_key is None:
+            with open(self.upstream_api_key_file, encoding="utf-8") as key_file:
                 key = key_file.read().strip()
             self.upstream_api_key = SecretStr(key) if key else None
         return self
