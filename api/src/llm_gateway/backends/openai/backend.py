@@ -171,7 +171,7 @@ class OpenAIBackend(Backend[UpstreamSettings]):
 async def _drain(events: AsyncIterator[bytes]) -> None:
     """Read what follows `[DONE]` (the end of the body), so that the connection goes back to
     the pool instead of being closed; an upstream that holds it open after `[DONE]` loses it."""
-    with contextlib.suppress(TimeoutError, httpx.TransportError):
+    with contextlib.suppress(TimeoutError, httpx.RequestError):
         async with asyncio.timeout(DRAIN_TIMEOUT):
             async for _ in events:
                 pass

@@ -150,7 +150,7 @@ class UpstreamPool:
                         raise error
                     try:
                         yield upstream, response
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         error = upstream_errors.from_transport(upstream.label, exc)
                         self.metrics.failed(upstream.label, _kind(error))
                         raise error from None
@@ -180,7 +180,7 @@ class UpstreamPool:
                 payload += piece
                 if len(payload) > MAX_ERROR_BODY:
                     break
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             return kind, upstream_errors.from_transport(upstream.label, exc)
         return kind, upstream_errors.from_error_body(
             upstream.label, status, payload, response.headers

@@ -29,10 +29,12 @@ def bad_response(label: str, what: str) -> BadGateway:
     )
 
 
-def from_transport(label: str, exc: httpx.TransportError) -> APIError:
-    """A failure of the connection once the response had begun."""
+def from_transport(label: str, exc: httpx.RequestError) -> APIError:
+    """A failure once the response had begun: the connection (or the body's encoding)."""
     if isinstance(exc, httpx.TimeoutException):
         return timed_out(label)
+    if isinstance(exc, httpx.DecodingError):
+        return bad_response(label, "a body that does not decode")
     return bad_response(label, "the connection closed mid-response")
 
 
