@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llm_gateway.backends.openai.sse import sse_data
+from llm_gateway.backends.openai.sse import EventTooLong, sse_data
 
 
 async def _parse(*pieces: bytes) -> list[bytes]:
@@ -46,3 +46,14 @@ async def test_an_event_without_its_blank_line_at_the_end_still_counts() -> None
 
 async def test_a_body_without_events_yields_nothing() -> None:
     assert await _parse(b"<html>\n<body>Bad gateway</body>\n</html>\n") == []
+
+
+async def test_an_endless_event_is_refused_before_it_fills_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("llm_gateway.backends.openai.sse.MAX_EVENT_BYTES", 1000)
+    with pytest.raises(EventTooLong):
+        await _parse(*[b"data: " + b"x" * 100] * 20)  # no line ends at all
+    with pytest.raises(EventTooLong):
+        await _parse(*[b"data: " + b"x" * 100 + b"\n"] * 20)  # lines, but no event end
+    assert len(await _parse(*[b"data: " + b"x" * 100 + b"\n\n"] * 20)) == 20

@@ -28,7 +28,7 @@ from .chunks import CallChunks
 from .client import create_client
 from .pool import UpstreamPool
 from .settings import UpstreamSettings
-from .sse import sse_data
+from .sse import EventTooLong, sse_data
 
 DRAIN_TIMEOUT = 1.0  # seconds; the body's end normally follows `[DONE]` at once
 
@@ -136,12 +136,15 @@ class OpenAIBackend(Backend[UpstreamSettings]):
             call = CallChunks(upstream.label, n, chat)
             async with aclosing(sse_data(response.aiter_bytes())) as events:
                 done = False
-                async for data in events:
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    for index, delta in call.feed(data):
-                        yield index, delta
+                try:
+                    async for data in events:
+                        if data == b"[DONE]":
+                            done = True
+                            break
+                        for index, delta in call.feed(data):
+                            yield index, delta
+                except EventTooLong as exc:
+                    raise upstream_errors.bad_response(upstream.label, str(exc)) from None
                 for index, delta in call.finishes(done):
                     yield index, delta
                 if done:
@@ -171,7 +174,7 @@ class OpenAIBackend(Backend[UpstreamSettings]):
 async def _drain(events: AsyncIterator[bytes]) -> None:
     """Read what follows `[DONE]` (the end of the body), so that the connection goes back to
     the pool instead of being closed; an upstream that holds it open after `[DONE]` loses it."""
-    with contextlib.suppress(TimeoutError, httpx.RequestError):
+    with contextlib.suppress(TimeoutError, httpx.RequestError, EventTooLong):
         async with asyncio.timeout(DRAIN_TIMEOUT):
             async for _ in events:
                 pass

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable
 
+MAX_EVENT_BYTES = 16 * 1024 * 1024  # far above any chunk; a bound on what is buffered
+
+
+class EventTooLong(ValueError):
+    """An event (or a line) longer than MAX_EVENT_BYTES: not an OpenAI stream."""
+
 
 async def sse_data(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
     """Each event's data (its `data:` lines joined by newlines), per the SSE specification:
@@ -15,6 +21,7 @@ async def sse_data(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
     fields (`event`, `id`, `retry`) are ignored. An event the stream ends without its blank
     line still counts."""
     data: list[bytes] = []
+    size = 0  # of `data`
     partial = b""  # the start of a line whose end has not arrived
     async for chunk in chunks:
         text = partial + chunk
@@ -30,9 +37,12 @@ async def sse_data(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
                 value = _data(line)
                 if value is not None:
                     data.append(value)
+                    size += len(value)
             elif data:
                 yield b"\n".join(data)
-                data = []
+                data, size = [], 0
+        if size + len(partial) > MAX_EVENT_BYTES:
+            raise EventTooLong(f"an event over {MAX_EVENT_BYTES} bytes")
     last = _data(partial.rstrip(b"\r"))
     if last is not None:
         data.append(last)
