@@ -57,6 +57,7 @@ def _serve(
         backend = create_backend(spec.backend, {**spec.settings, **(options or {})})
     except SettingsError as exc:
         raise SettingsError(f"{exc}\n  (in the settings of the model '{spec.id}')") from None
+    backend.attach_metrics(metrics.upstreams)
     concurrency = spec.concurrency or settings.max_concurrent or backend.default_concurrency
     track = metrics.add_model(spec.id, backend.name)
     queue, timeout = settings.max_queue, settings.queue_timeout

@@ -56,6 +56,65 @@ def multiprocess_dir() -> str | None:
     return None
 
 
+class UpstreamSeries:
+    """Per-upstream series for backends that forward to other servers (the backends'
+    `UpstreamMetrics` protocol). Labels are upstreams from the configuration (`host:port`),
+    so the number of series stays bounded."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self._requests = Counter(
+            PREFIX + "upstream_requests",
+            "Requests sent to each upstream server (every attempt, failovers included).",
+            ["upstream"],
+            registry=r,
+        )
+        self._errors = Counter(
+            PREFIX + "upstream_errors",
+            "Failed upstream requests by kind: connect, timeout, http_4xx, http_5xx, "
+            "error_event, bad_response.",
+            ["upstream", "kind"],
+            registry=r,
+        )
+        self._latency = Histogram(
+            PREFIX + "upstream_latency_seconds",
+            "Time from sending a request to the upstream's response headers.",
+            ["upstream"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+        self._in_flight = Gauge(
+            PREFIX + "upstream_requests_in_flight",
+            "Requests open on each upstream, summed over live workers.",
+            ["upstream"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self._up = Gauge(
+            PREFIX + "upstream_up",
+            "1 while an upstream is taken, 0 while it is skipped for a cool-down after a "
+            "connection failure or timeout (the latest report of any live worker).",
+            ["upstream"],
+            multiprocess_mode="livemostrecent",
+            registry=r,
+        )
+
+    def sent(self, upstream: str) -> None:
+        self._requests.labels(upstream).inc()
+
+    def in_flight(self, upstream: str, count: int) -> None:
+        self._in_flight.labels(upstream).set(count)
+
+    def responded(self, upstream: str, seconds: float) -> None:
+        self._latency.labels(upstream).observe(seconds)
+
+    def failed(self, upstream: str, kind: str) -> None:
+        self._errors.labels(upstream, kind).inc()
+
+    def up(self, upstream: str, is_up: bool) -> None:
+        self._up.labels(upstream).set(1 if is_up else 0)
+
+
 class Metrics:
     def __init__(self, *, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -138,6 +197,7 @@ class Metrics:
             multiprocess_mode="max",
             registry=r,
         )
+        self.upstreams = UpstreamSeries(r)
 
     def add_model(self, model: str, backend: str) -> Callable[[int, int], None]:
         """Announce a served model; returns what its slots call on every change (the

@@ -207,6 +207,7 @@ class ResponsesService:
             history = previous.conversation
         input_items = await self._resolve(items, owner)
         request = GenerationRequest(
+            model=req.model,
             messages=to_messages([*history, *input_items], req.instructions),
             max_tokens=limits.completion_tokens(req.max_output_tokens, explicit=True),
             temperature=req.temperature,
