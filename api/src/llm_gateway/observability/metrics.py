@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import values as prometheus_values
@@ -115,10 +115,24 @@ class UpstreamSeries:
         self._up.labels(upstream).set(1 if is_up else 0)
 
 
+class _ModelSeries(NamedTuple):
+    """One served model's request series (label children, looked up once)."""
+
+    e2e_latency: Any
+    queue_time: Any
+    ttft: Any
+    tpot: Any
+    prompt_tokens: Any
+    generation_tokens: Any
+    disconnects: Any
+
+
 class Metrics:
     def __init__(self, *, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.version = version
+        self._per_model: dict[str, _ModelSeries] = {}
+        self._per_route: dict[tuple[str, str, int], Any] = {}
         self._multiprocess_dir = multiprocess_dir()
         r = self.registry
         self.requests = Counter(
@@ -212,6 +226,16 @@ class Metrics:
         track_slots(0, 0)
         return track_slots
 
+    def _model_series(self, model: str) -> _ModelSeries:
+        series = self._per_model.get(model)
+        if series is None:
+            series = self._per_model[model] = _ModelSeries(
+                *(m.labels(model) for m in (self.e2e_latency, self.queue_time, self.ttft)),
+                *(m.labels(model) for m in (self.tpot, self.prompt_tokens)),
+                *(m.labels(model) for m in (self.generation_tokens, self.disconnects)),
+            )
+        return series
+
     def observe_request(
         self,
         *,
@@ -222,32 +246,38 @@ class Metrics:
         error_type: str | None,
         generation: GenerationRecord | None,
     ) -> None:
-        """Once per request, when its response has really finished (streams included)."""
-        self.requests.labels(route, method, str(status)).inc()
+        """Once per request, when its response has really finished (streams included). Label
+        children are looked up once and kept: every label value here is bounded (route
+        templates, methods, statuses, error types, served model ids)."""
+        key = (route, method, status)
+        counter = self._per_route.get(key)
+        if counter is None:
+            counter = self._per_route[key] = self.requests.labels(route, method, str(status))
+        counter.inc()
         if error_type is not None:
             self.errors.labels(error_type).inc()
         if generation is None:
             return
-        model = generation.model
+        series = self._model_series(generation.model)
         if generation.queue_wait is not None:  # it ran; refusals (429) have no latency
-            self.e2e_latency.labels(model).observe(duration)
-            self.queue_time.labels(model).observe(generation.queue_wait)
+            series.e2e_latency.observe(duration)
+            series.queue_time.observe(generation.queue_wait)
         ttft = generation.ttft
         if ttft is not None:
-            self.ttft.labels(model).observe(ttft)
+            series.ttft.observe(ttft)
         first, last, tokens = (
             generation.first_token_at,
             generation.finished_at,
             generation.completion_tokens,
         )
         if tokens > 1 and first is not None and last is not None:
-            self.tpot.labels(model).observe((last - first) / (tokens - 1))
+            series.tpot.observe((last - first) / (tokens - 1))
         if generation.prompt_tokens:
-            self.prompt_tokens.labels(model).inc(generation.prompt_tokens)
+            series.prompt_tokens.inc(generation.prompt_tokens)
         if tokens:
-            self.generation_tokens.labels(model).inc(tokens)
+            series.generation_tokens.inc(tokens)
         if generation.disconnected:
-            self.disconnects.labels(model).inc()
+            series.disconnects.inc()
 
     def render(self) -> bytes:
         """Prometheus text format; reads the workers' files in multiprocess mode (blocking)."""
