@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,17 +73,23 @@ async def test_metrics_token_protects_metrics_separately() -> None:
         assert (await client.get("/metrics", headers=token)).status_code == 200
 
 
-async def test_no_keys_means_open_and_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    async with asgi_client(settings()) as client:
+def warnings_logged(stderr: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("level") == "warning"]
+
+
+async def test_no_keys_means_open_and_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    async with asgi_client(settings(log_format="json")) as client:
         assert (await client.get("/v1/models")).status_code == 200
-    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
-    assert any("no_api_keys" in str(r.msg) for r in warnings)
+    assert "no_api_keys" in [w["event"] for w in warnings_logged(capsys.readouterr().err)]
 
 
-async def test_configured_keys_mean_no_warning(caplog: pytest.LogCaptureFixture) -> None:
-    async with asgi_client(settings(api_keys=KEYS)):
+async def test_configured_keys_mean_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    async with asgi_client(settings(api_keys=KEYS, log_format="json")):
         pass
-    assert not any("no_api_keys" in str(r.msg) for r in caplog.records)
+    err = capsys.readouterr().err
+    assert "model_loaded" in err  # the log was captured
+    assert "no_api_keys" not in [w["event"] for w in warnings_logged(err)]
 
 
 def test_key_file_takes_plain_keys_and_hashes(tmp_path: Path) -> None:

@@ -70,3 +70,12 @@ def test_preflight_says_open_or_keyed_and_refuses_what_the_server_refuses(
     public = preflight(SITE_ADDRESS="api.example.com")
     assert public.returncode == 2
     assert "SITE_ADDRESS=api.example.com is a public domain" in public.stderr
+
+
+def test_a_key_file_without_a_key_is_refused(tmp_path: Path) -> None:
+    """Otherwise the server would run open while its settings say it is keyed."""
+    empty = tmp_path / "keys"
+    empty.write_text("# no keys yet\n\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(_env_file=None, api_keys_file=str(empty))
+    assert "API_KEYS_FILE" in str(info.value) and "holds no key" in str(info.value)

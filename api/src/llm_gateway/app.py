@@ -119,6 +119,9 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         redirect_slashes=False,
+        # Our own metrics and log lines observe every request; FastAPI's OpenTelemetry hooks
+        # would cost a check per request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False},
         docs_url="/docs",
         redoc_url=None,
     )

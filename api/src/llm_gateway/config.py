@@ -121,6 +121,17 @@ class Settings(EnvSettings):
                 self.metrics_token = token_file.read().strip() or None
         return self
 
+    @field_validator("api_keys_file")
+    @classmethod
+    def _key_file_holds_a_key(cls, value: str | None) -> str | None:
+        """A key file with no key would leave the server open while it looks keyed."""
+        if value is not None:
+            with open(value, encoding="utf-8") as key_file:
+                lines = (line.strip() for line in key_file)
+                if not any(line and not line.startswith("#") for line in lines):
+                    raise ValueError(f"{value} holds no key (one per line; '#' starts a comment)")
+        return value
+
     @model_validator(mode="after")
     def _no_open_public_site(self) -> Settings:
         keys = self.api_keys or self.api_keys_file

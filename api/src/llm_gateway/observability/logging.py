@@ -98,22 +98,58 @@ def gunicorn_logconfig(settings: Settings) -> dict[str, Any]:
     }
 
 
+class _LineLogger:
+    """Where structlog's own events go in JSON mode: one rendered line each, written to
+    stderr (resolved at each call, as the stdlib handler's stream is) and flushed, like the
+    handler does. Skipping stdlib logging here makes the per-request line ~10x cheaper."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # for `add_logger_name`
+
+    def msg(self, message: str) -> None:
+        stream = sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    debug = info = warning = error = critical = exception = msg
+
+
+def _line_logger(*args: Any) -> _LineLogger:
+    return _LineLogger(str(args[0]) if args else "root")
+
+
 def configure_logging(settings: Settings) -> None:
-    """Process-wide by nature: the last call wins. Leaves foreign root handlers (pytest's) alone."""
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *_common(),  # the same fields as gunicorn's and uvicorn's records get
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.processors.StackInfoRenderer(),
-            ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        # Not cached, so `structlog.testing.capture_logs` also sees module-level loggers.
-        cache_logger_on_first_use=False,
-    )
+    """Process-wide by nature: the last call wins. Leaves foreign root handlers (pytest's) alone.
+
+    JSON mode: structlog events are rendered and written directly (`_LineLogger`); records of
+    stdlib loggers (gunicorn, uvicorn, libraries) go through the handler with the same fields
+    and renderer. Console mode: everything goes through the stdlib handler."""
     level = level_of(settings)
+    if _wants_json(settings, sys.stderr):
+        structlog.configure(
+            processors=[
+                *_common(),
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(_json),
+            ],
+            logger_factory=_line_logger,
+            wrapper_class=structlog.make_filtering_bound_logger(level),
+            # Not cached, so `structlog.testing.capture_logs` also sees module-level loggers.
+            cache_logger_on_first_use=False,
+        )
+    else:
+        structlog.configure(
+            processors=[
+                structlog.stdlib.filter_by_level,
+                *_common(),  # the same fields as gunicorn's and uvicorn's records get
+                structlog.stdlib.PositionalArgumentsFormatter(),
+                structlog.processors.StackInfoRenderer(),
+                ProcessorFormatter.wrap_for_formatter,
+            ],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=False,
+        )
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
