@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -26,6 +26,7 @@ from llm_gateway.config import Settings
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MODEL_FILE = REPO_ROOT / DEFAULT_MODEL.path
+T = TypeVar("T")
 
 
 def settings(**overrides: Any) -> Settings:
@@ -196,6 +197,21 @@ def sse_events(body: str) -> list[tuple[str | None, Any]]:
         assert data is not None, f"an SSE event without data: {block!r}"
         out.append((name, data if data == "[DONE]" else json.loads(data)))
     return out
+
+
+def poll_until(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float = 30, what: str = ""
+) -> T:
+    """`probe()` again and again until `accept` takes its result; fails after `timeout`
+    seconds (a deadline against hanging, not a speed requirement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if accept(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what or 'a condition'}: last {result!r}")
+        time.sleep(0.05)
 
 
 async def poll_until_async(
