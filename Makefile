@@ -14,6 +14,7 @@ DURATION ?= 30s
 
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
 .PHONY: node-install test-frontend
+.PHONY: swarm-up swarm-down swarm-push
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -70,6 +71,17 @@ loadtest: ## run locust against the proxy (USERS=10 SPAWN_RATE=5 DURATION=30s); 
 
 test-stack: install ## end-to-end tests of the Compose stack (builds images; needs Docker)
 	$(BIN)/pytest -q api/tests/stack -m stack -p no:cacheprovider
+
+# --- Docker Swarm: the same stack on one or many machines (deploy/swarm.yml) ---
+swarm-up: ## deploy the stack on Docker Swarm (a one-node swarm is created if none), wait until healthy; says open or keyed
+	scripts/swarm-up.sh
+
+swarm-down: ## remove the Swarm stack and its secrets; leave the swarm if swarm-up created it (SWARM_VOLUMES=rm: volumes too)
+	scripts/swarm-down.sh
+
+swarm-push: ## build and push the api and proxy images (API_IMAGE, PROXY_IMAGE: registry names) for other nodes
+	docker compose -f docker-compose.yml -f deploy/swarm.yml build api proxy
+	docker compose -f docker-compose.yml -f deploy/swarm.yml push api proxy
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh
