@@ -14,7 +14,7 @@ DURATION ?= 30s
 
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
 .PHONY: node-install test-frontend
-.PHONY: swarm-up swarm-down swarm-push
+.PHONY: swarm-up swarm-down swarm-push test-swarm
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -37,10 +37,10 @@ serve: install model ## run the api natively under gunicorn (port 8001; PORT, WO
 	exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
 test: install model node-install ## run the whole test suite (sets up what it needs; no Docker)
-	$(BIN)/pytest -q api/tests -m "not stack"
+	$(BIN)/pytest -q api/tests -m "not stack and not swarm"
 
 test-fast: install ## only the in-process tests (no server processes, no model)
-	$(BIN)/pytest -q api/tests -m "not model and not stack and not browser and not node" -k "not server" --ignore=api/tests/proxy
+	$(BIN)/pytest -q api/tests -m "not model and not stack and not swarm and not browser and not node" -k "not server" --ignore=api/tests/proxy
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check api examples/python
@@ -82,6 +82,9 @@ swarm-down: ## remove the Swarm stack and its secrets; leave the swarm if swarm-
 swarm-push: ## build and push the api and proxy images (API_IMAGE, PROXY_IMAGE: registry names) for other nodes
 	docker compose -f docker-compose.yml -f deploy/swarm.yml build api proxy
 	docker compose -f docker-compose.yml -f deploy/swarm.yml push api proxy
+
+test-swarm: install ## end-to-end tests of the stack on a one-node Docker Swarm (needs Docker; leaves no swarm it created)
+	$(BIN)/pytest -q api/tests/swarm -m swarm -p no:cacheprovider
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh
