@@ -11,6 +11,7 @@
 #   SWARM_MONITORING=1  add Prometheus (Compose profile `monitoring`)
 #   SWARM_BUILD=0       do not build (the images come from a registry: API_IMAGE, PROXY_IMAGE)
 #   SWARM_ADVERTISE_ADDR  address for `docker swarm init` (127.0.0.1: this machine only)
+#   SWARM_RESOLVE_IMAGE never (default: local images) | always | changed: pin registry digests
 #   SWARM_WAIT_TIMEOUT  seconds to wait for the services (300)
 # Everything else (API_REPLICAS, HTTPS_PORT, MODEL_BACKEND, ...) is read like `make up`
 # reads it: the shell first, then .env.
@@ -134,7 +135,8 @@ if [[ -z "$access" ]]; then
 fi
 
 # --- deploy, then wait until every service runs all its replicas, healthy ---------------
-docker stack deploy --resolve-image "${SWARM_RESOLVE_IMAGE:-never}" --with-registry-auth --prune \
+docker stack deploy --detach=true --resolve-image "${SWARM_RESOLVE_IMAGE:-never}" \
+    --with-registry-auth --prune \
     -c "$workdir/stack.json" "$stack" 2>&1 | sed 's/^/  /'
 scripts/swarm-wait.sh "$stack" "${SWARM_WAIT_TIMEOUT:-300}"
 

@@ -182,7 +182,8 @@ def test_a_killed_task_costs_at_most_its_requests_in_flight(mock_swarm: Swarm) -
         result = load.stop()
     state = docker("inspect", victim_task, "--format", "{{.Status.State}} {{.Status.Err}}").strip()
     assert state.startswith("failed"), state
-    print(f"killed task under load: {result.requests} requests, {result.failures} failed")
+    errors = result.output.partition("Error report")[2]
+    print(f"killed task under load: {result.requests} requests, {result.failures} failed{errors}")
     # Only requests in flight on the killed task can fail: at most one per user.
     assert result.failures <= USERS, result.output
     assert result.requests - result.failures > 60
