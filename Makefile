@@ -39,8 +39,8 @@ serve: install model ## run the api natively under gunicorn (port 8001; PORT, WO
 test: install model node-install ## run the whole test suite (sets up what it needs; no Docker)
 	$(BIN)/pytest -q api/tests -m "not stack and not swarm"
 
-test-fast: install ## only the in-process tests (no server processes, no model)
-	$(BIN)/pytest -q api/tests -m "not model and not stack and not swarm and not browser and not node" -k "not server" --ignore=api/tests/proxy
+test-fast: install ## every in-process test: none marked server, model, proxy, stack, swarm, browser or node
+	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node"
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check api examples/python

@@ -8,19 +8,23 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from .helpers import REPO_ROOT, VENV_BIN, ServerProcess, free_port
+from .support.markers import require_marker
+from .support.polling import poll_until
 
 ALLOWED_ORIGIN = "https://app.example.com"
 
 
 class CaddyProcess:
+    """Only from a test marked `proxy`."""
+
     def __init__(self, api: ServerProcess, *, cors_origins: str = ALLOWED_ORIGIN) -> None:
+        require_marker("proxy")
         self.home = Path(tempfile.mkdtemp(prefix="caddy-test-"))
         self.https_port = free_port()
         self.http_port = free_port()
@@ -53,23 +57,28 @@ class CaddyProcess:
             start_new_session=True,
         )
         self.ca_cert = self.home / "data/caddy/pki/authorities/local/root.crt"
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"caddy exited:\n{self.logs()}")
-            if self.ca_cert.is_file():
-                with contextlib.suppress(httpx.HTTPError):
-                    r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
-                    if r.status_code == 200:
-                        return
-            time.sleep(0.2)
-        raise RuntimeError(f"caddy not ready:\n{self.logs()}")
+                raise AssertionError(f"caddy exited:\n{self.logs()}")
+            if not self.ca_cert.is_file():
+                return False
+            r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
+            return r.status_code == 200
+
+        try:
+            poll_until(ready, timeout, 0.2, what="Caddy's /health", retry_on=(httpx.HTTPError,))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def logs(self) -> str:
-        self._log.flush()
+        """The end of Caddy's output (Caddy writes it straight to the file)."""
         return self.log_path.read_text(errors="replace")[-10000:]
 
     @property

@@ -1,12 +1,56 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import httpx
 import pytest
 
-from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server
-from .spec import SpecValidator
+# Assertions in the shared helpers explain themselves like those in test modules.
+pytest.register_assert_rewrite("tests.helpers", "tests.support", "tests.reliability.support")
+
+from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server  # noqa: E402
+from .spec import SpecValidator  # noqa: E402
+from .support import markers  # noqa: E402
+
+# Shared fixtures that start processes, and the markers every test using one (directly or
+# through another fixture) gets. A test that starts a process itself says so in its module's
+# `pytestmark`. Either way, `require_marker` fails a test that starts one unmarked.
+PROCESS_FIXTURES = {
+    "mock_server": ("server",),
+    "observed_server": ("server",),
+    "llama_server": ("server", "model"),
+    "model_file": ("model",),
+    "slow_api": ("server",),
+    "proxy": ("server", "proxy"),
+    "stack": ("stack",),
+    "swarm": ("swarm",),
+    "mock_swarm": ("swarm",),
+    # The frontend tests' own servers (browser/, examples/).
+    "open_api": ("server",),
+    "keyed_api": ("server",),
+    "open_proxy": ("server", "proxy"),
+    "keyed_proxy": ("server", "proxy"),
+    "keyed_mock": ("server",),
+    "keyed_llama": ("server", "model"),
+    "redis": ("server",),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for name in getattr(item, "fixturenames", ()):
+            for marker in PROCESS_FIXTURES.get(name, ()):
+                item.add_marker(marker)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    markers.running = item
+    try:
+        return (yield)
+    finally:
+        markers.running = None
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +73,7 @@ def mock_server() -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="session")
 def model_file() -> str:
+    markers.require_marker("model")
     if not MODEL_FILE.is_file():
         pytest.fail(f"the default model is missing at {MODEL_FILE}: run `make model`")
     return str(MODEL_FILE)

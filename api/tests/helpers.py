@@ -1,8 +1,8 @@
-"""Small helpers shared by the tests."""
+"""How tests get the app: in process (`asgi_client`) or as a real gunicorn server on loopback
+(`ServerProcess`), with mock-backed settings that ignore the developer's `.env`."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -12,21 +12,26 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from llm_gateway.app import create_app
 from llm_gateway.assets import DEFAULT_MODEL
 from llm_gateway.config import Settings
 
+from .support.markers import require_marker
+from .support.polling import poll_until
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 MODEL_FILE = REPO_ROOT / DEFAULT_MODEL.path
-T = TypeVar("T")
+# The default model's end-of-generation tokens (<|endoftext|>, <|im_end|>, <reponame>) as a
+# `logit_bias` that bans them: its answer then lasts exactly `max_tokens` tokens.
+NEVER_END = {"0": -100, "2": -100, "4": -100}
 
 
 def settings(**overrides: Any) -> Settings:
@@ -40,31 +45,26 @@ def settings(**overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+class AppClient(httpx.AsyncClient):
+    """An httpx client wired to an app in this process; `app` is that app (its state)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        self.app = app
+
+
 @contextlib.asynccontextmanager
 async def asgi_client(
     s: Settings | None = None, backend: dict[str, Any] | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[AppClient]:
     """An in-process client: the real app, lifespan included, no sockets. `backend`: the
     backend's own settings (e.g. `mock_ttft_ms`)."""
     app = create_app(s or settings(), backend_options=backend)
     async with app.router.lifespan_context(app):
         for task in app.state.loading:
             await task
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with AppClient(app) as client:
             yield client
-
-
-def sse_payloads(body: str) -> list[Any]:
-    """Every `data:` payload of an SSE body, JSON-decoded except the final `[DONE]`."""
-    out: list[Any] = []
-    for event in body.split("\n\n"):
-        if not event.strip():
-            continue
-        assert event.startswith("data: "), f"not an SSE data event: {event!r}"
-        data = event[len("data: ") :]
-        out.append(data if data == "[DONE]" else json.loads(data))
-    return out
 
 
 def free_port() -> int:
@@ -74,26 +74,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`.
+    """A real gunicorn + uvicorn-worker server on loopback, started like `make serve`; only
+    from a test marked `server` (and `model` for the llama backend).
 
     Its metrics files go to a fresh PROMETHEUS_MULTIPROC_DIR (removed on stop) unless `env`
     names one; its output (JSON log lines) goes to `log_path`."""
 
     def __init__(self, env: dict[str, str], *, timeout: float = 60.0) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._own_metrics_dir: str | None = None
-        if "PROMETHEUS_MULTIPROC_DIR" not in env:
-            self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
-            env = {**env, "PROMETHEUS_MULTIPROC_DIR": self._own_metrics_dir}
-        if "RESPONSE_STORE" not in env:  # its own store, not the repository's data/
-            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "responses.db"
-            env = {**env, "RESPONSE_STORE": str(store)}
         full_env = {
             **os.environ,
             "ENV_FILE": "/dev/null",
             "HOST": "127.0.0.1,::1",
-            "PORT": str(self.port),
             "WORKERS": "1",
             "MODEL_BACKEND": "mock",
             "MODEL_ID": "mock-model",
@@ -101,6 +92,19 @@ class ServerProcess:
             "LOG_FORMAT": "json",
             **env,
         }
+        require_marker("server")
+        if full_env["MODEL_BACKEND"] == "llama":
+            require_marker("model")
+        self.port = free_port()
+        full_env["PORT"] = str(self.port)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._own_metrics_dir: str | None = None
+        if "PROMETHEUS_MULTIPROC_DIR" not in env:
+            self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
+            full_env["PROMETHEUS_MULTIPROC_DIR"] = self._own_metrics_dir
+        if "RESPONSE_STORE" not in env:  # its own store, not the repository's data/
+            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "responses.db"
+            full_env["RESPONSE_STORE"] = str(store)
         self.log_path = Path(f"/tmp/llm-gateway-test-{self.port}.log")
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -111,22 +115,25 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.logs()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not ready after {timeout}s:\n{self.logs()}")
+                raise AssertionError(f"the server exited early:\n{self.logs()}")
+            return httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200
+
+        try:
+            poll_until(ready, timeout, 0.1, what="/ready to say 200", retry_on=(httpx.HTTPError,))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
 
     def logs(self) -> str:
-        self._log.flush()
+        """The end of the server's output (the server writes it straight to the file)."""
         return self.log_path.read_text(errors="replace")[-20000:]
 
     def log_records(self) -> list[dict[str, Any]]:
@@ -143,14 +150,22 @@ class ServerProcess:
         self, match: Callable[[dict[str, Any]], bool], timeout: float = 10.0
     ) -> dict[str, Any]:
         """The first log record `match` accepts, waiting for it to be written."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for record in self.log_records():
-                if match(record):
-                    return record
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no matching log line after {timeout}s:\n{self.logs()}")
-            time.sleep(0.05)
+
+        def first_match() -> dict[str, Any] | None:
+            return next((r for r in self.log_records() if match(r)), None)
+
+        try:
+            found = poll_until(first_match, timeout, what="a matching log line")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from None
+        assert found is not None
+        return found
+
+    def request_line(self, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The canonical log line of one request, written once its response has ended."""
+        return self.wait_for_log(
+            lambda r: r.get("event") == "request" and r.get("request_id") == request_id, timeout
+        )
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(
@@ -179,47 +194,3 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
-
-
-def sse_events(body: str) -> list[tuple[str | None, Any]]:
-    """Every event of an SSE body as (its `event:` name or None, its JSON-decoded `data:`)."""
-    out: list[tuple[str | None, Any]] = []
-    for block in body.split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, None
-        for line in block.split("\n"):
-            field, _, value = line.partition(": ")
-            if field == "event":
-                name = value
-            elif field == "data":
-                data = value
-        assert data is not None, f"an SSE event without data: {block!r}"
-        out.append((name, data if data == "[DONE]" else json.loads(data)))
-    return out
-
-
-def poll_until(
-    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float = 30, what: str = ""
-) -> T:
-    """`probe()` again and again until `accept` takes its result; fails after `timeout`
-    seconds (a deadline against hanging, not a speed requirement)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if accept(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what or 'a condition'}: last {result!r}")
-        time.sleep(0.05)
-
-
-async def poll_until_async(
-    predicate: Callable[[], Awaitable[bool]], *, within: float, what: str, interval: float = 0.1
-) -> None:
-    """Await `predicate()` until it is true; fail saying `what` was awaited after `within` s."""
-    deadline = time.monotonic() + within
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import free_port
+from .support.markers import require_marker
 
 
 def require_redis_server() -> str:
@@ -29,6 +30,7 @@ def require_redis_server() -> str:
 
 class RedisProcess:
     def __init__(self) -> None:
+        require_marker("server")
         self.binary = require_redis_server()
         self.dir = Path(tempfile.mkdtemp(prefix="redis-test-"))
         self.port = free_port()

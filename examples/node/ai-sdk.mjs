@@ -1,10 +1,13 @@
 // The Vercel AI SDK against llm-gateway, through its OpenAI-compatible provider (which
-// calls /v1/chat/completions): generateText, then streamText.
+// calls /v1/chat/completions): generateText, then streamText. `generate` and `stream` take
+// any AI SDK model: ai-sdk-responses.mjs uses them with the default provider, openai().
 //
 //   OPENAI_BASE_URL=http://localhost:8001/v1 node ai-sdk.mjs "Tell me a joke."
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateText, streamText } from "ai";
 import { pathToFileURL } from "node:url";
+
+/** @typedef {import("ai").LanguageModel} LanguageModel */
 
 export const gateway = createOpenAICompatible({
   name: "llm-gateway",
@@ -18,21 +21,22 @@ export const model = gateway(process.env.OPENAI_MODEL ?? "gpt-3.5-turbo");
 
 /**
  * @param {string} prompt
- * @param {typeof model} chatModel
+ * @param {LanguageModel} chatModel
  */
 export async function generate(prompt, chatModel = model) {
-  const { text, usage, finishReason } = await generateText({
+  const { text, usage, finishReason, response } = await generateText({
     model: chatModel,
     prompt,
     maxRetries: 0,
   });
-  return { text, usage, finishReason };
+  // response.id: the server's id for the answer (chatcmpl-… or, with openai(), resp_…).
+  return { text, usage, finishReason, id: response.id };
 }
 
 /**
  * @param {string} prompt
  * @param {(text: string) => void} onText
- * @param {typeof model} chatModel
+ * @param {LanguageModel} chatModel
  */
 export async function stream(prompt, onText, chatModel = model) {
   // streamText does not throw: errors go to onError and the text stream just ends.
@@ -52,7 +56,12 @@ export async function stream(prompt, onText, chatModel = model) {
     onText(piece);
   }
   if (failure) throw failure;
-  return { text, usage: await result.usage, finishReason: await result.finishReason };
+  return {
+    text,
+    usage: await result.usage,
+    finishReason: await result.finishReason,
+    id: (await result.response).id,
+  };
 }
 
 async function main() {

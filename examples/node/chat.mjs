@@ -7,11 +7,16 @@ import { pathToFileURL } from "node:url";
 
 export const model = process.env.OPENAI_MODEL ?? "gpt-3.5-turbo";
 
-/** A client for the gateway: base URL and key from the environment, like the SDK's own. */
-export function gatewayClient() {
+/**
+ * A client for the gateway: base URL and key from the environment, like the SDK's own;
+ * `options` as for `new OpenAI()` (e.g. a `fetch` of your own).
+ * @param {import("openai").ClientOptions} [options]
+ */
+export function gatewayClient(options = {}) {
   return new OpenAI({
     baseURL: process.env.OPENAI_BASE_URL ?? "http://localhost:8001/v1",
     apiKey: process.env.OPENAI_API_KEY ?? "unused",
+    ...options,
   });
 }
 

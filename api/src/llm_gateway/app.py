@@ -24,6 +24,8 @@ from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
 from .routes import chat, completions, embeddings, health, metrics, models, responses
+from .routes.direct import direct_routes
+from .routes.respond import ShutdownSignal
 from .service import GenerationService, ModelRegistry
 from .service.embeddings import EmbeddingsService
 from .service.limits import Limits
@@ -57,6 +59,7 @@ def _serve(
         backend = create_backend(spec.backend, {**spec.settings, **(options or {})})
     except SettingsError as exc:
         raise SettingsError(f"{exc}\n  (in the settings of the model '{spec.id}')") from None
+    backend.attach_metrics(metrics.upstreams)
     concurrency = spec.concurrency or settings.max_concurrent or backend.default_concurrency
     track = metrics.add_model(spec.id, backend.name)
     queue, timeout = settings.max_queue, settings.queue_timeout
@@ -131,7 +134,7 @@ def create_app(
     )
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
     # streams still open end with an error event, queued requests get a 503.
-    app.state.shutting_down = asyncio.Event()
+    app.state.shutting_down = ShutdownSignal()
     routers = (
         chat.router,
         completions.router,
@@ -143,6 +146,10 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    # The generation endpoints answered by Starlette directly, in front of their documented
+    # FastAPI twins (routes/direct.py).
+    api_routes = [route for router in routers for route in router.routes]
+    app.router.routes[:0] = direct_routes(api_routes)
     install_error_handlers(app)
     # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
     # too; keys are checked, then rate limits, before a body is read.
@@ -162,7 +169,7 @@ def create_app(
     app.add_middleware(
         ObserveMiddleware,
         metrics=app_metrics,
-        routes=[route for router in routers for route in router.routes],
+        routes=api_routes,
         log_content=settings.log_content,
     )
     return app

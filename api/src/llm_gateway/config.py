@@ -8,22 +8,15 @@ its own knobs (N_CTX, MOCK_TTFT_MS, ...) with its own settings class (`backends/
 from __future__ import annotations
 
 import ipaddress
-import os
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from .assets import CL100K_BASE
-from .env import EnvSettings, SettingsError, read_settings
+from .env import EnvSettings, SettingsError, check_readable, read_settings, split_csv
 
 __all__ = ["Settings", "SettingsError", "is_public_site", "load_settings"]
-
-
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 class Settings(EnvSettings):
@@ -32,7 +25,7 @@ class Settings(EnvSettings):
     # --- models -------------------------------------------------------------------------
     model_backend: str = Field(
         "llama",
-        description="mock | llama | package.module:ClassName (your own Backend subclass)",
+        description="mock | llama | openai | package.module:ClassName (your own Backend subclass)",
     )
     model_id: str = Field("smollm2-135m-instruct", min_length=1, max_length=256)
     model_aliases: Annotated[list[str], NoDecode] = Field(
@@ -97,16 +90,17 @@ class Settings(EnvSettings):
     @field_validator("model_aliases", "host", "api_keys", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("model_backend")
     @classmethod
     def _backend_name(cls, value: str) -> str:
         value = value.strip()
-        if value in {"mock", "llama"} or (":" in value and all(value.split(":", 1))):
+        if value in {"mock", "llama", "openai"} or (":" in value and all(value.split(":", 1))):
             return value
         raise ValueError(
-            "must be 'mock', 'llama' or 'package.module:ClassName' for your own backend class"
+            "must be 'mock', 'llama', 'openai' or 'package.module:ClassName' for your own "
+            "backend class"
         )
 
     @model_validator(mode="after")
@@ -118,10 +112,7 @@ class Settings(EnvSettings):
     @field_validator("api_keys_file", "metrics_token_file")
     @classmethod
     def _readable_file(cls, value: str | None) -> str | None:
-        if value is not None and not os.access(value, os.R_OK):
-            why = "is not readable" if os.path.exists(value) else "does not exist"
-            raise ValueError(f"{value} {why} (as user id {os.getuid()})")
-        return value
+        return None if value is None else check_readable(value)
 
     @model_validator(mode="after")
     def _metrics_token_from_file(self) -> Settings:

@@ -27,6 +27,21 @@ class EnvSettings(BaseSettings):
     )
 
 
+def split_csv(value: object) -> object:
+    """A comma list from the environment → its non-empty items; other values pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def check_readable(path: str) -> str:
+    """`path`, if this process can read it; else a ValueError that says why."""
+    if not os.access(path, os.R_OK):
+        why = "is not readable" if os.path.exists(path) else "does not exist"
+        raise ValueError(f"{path} {why} (as user id {os.getuid()})")
+    return path
+
+
 class SettingsError(SystemExit):
     """Raised at start-up with a message an operator can act on."""
 

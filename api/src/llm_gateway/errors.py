@@ -113,6 +113,42 @@ class ServerShuttingDown(ServiceUnavailable):
         )
 
 
+class BadGateway(APIError):
+    """The upstream server could not be reached, or answered with something that is not the
+    OpenAI protocol (`code` says which)."""
+
+    status = 502
+    type = "server_error"
+    code = "upstream_unavailable"
+
+
+class GatewayTimeout(APIError):
+    """The upstream server did not answer (or stopped answering) within its timeout."""
+
+    status = 504
+    type = "server_error"
+    code = "upstream_timeout"
+
+
+class UpstreamError(APIError):
+    """An OpenAI error answered by an upstream server, passed on with its own status and
+    fields (a backend that forwards to another OpenAI-compatible server raises it)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        type: str,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code, headers=headers)
+        self.status = status
+        self.type = type
+
+
 class InternalError(APIError):
     """What the client is told about any exception that is not an `APIError`."""
 

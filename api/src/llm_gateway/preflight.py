@@ -8,7 +8,10 @@ from __future__ import annotations
 import sys
 
 from .auth import KeyRing
+from .backends.loader import backend_class
+from .catalog import served_models
 from .config import Settings, SettingsError, load_settings
+from .env import read_settings
 
 
 def access_line(settings: Settings, keys: KeyRing) -> str:
@@ -27,6 +30,10 @@ def main() -> int:
     try:
         settings = load_settings()
         keys = KeyRing(settings.api_keys, settings.api_keys_file)
+        # Every model's backend settings too (UPSTREAM_BASE_URL, N_CTX, ...), as the app reads
+        # them: MODELS_FILE's entries, or the one MODEL_BACKEND.
+        for spec in served_models(settings):
+            read_settings(backend_class(spec.backend).settings_class, **spec.settings)
     except (SettingsError, ValueError, OSError) as exc:
         print(f"the api would refuse to start: {exc}", file=sys.stderr)
         return 2

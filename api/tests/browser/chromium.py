@@ -13,7 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,6 +86,21 @@ def chromium(ca_certs: Sequence[Path] = ()) -> Iterator[Browser]:
                 browser.close()
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def poll_until(
+    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float = 30, what: str = ""
+) -> T:
+    """`probe()` again and again until `accept` takes its result; fails after `timeout`
+    seconds (a deadline against hanging, not a speed requirement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if accept(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what or 'a condition'}: last {result!r}")
+        time.sleep(0.05)
 
 
 def screenshot_path(name: str) -> Path:

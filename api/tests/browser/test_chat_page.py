@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from ..caddy_process import CaddyProcess
-from ..helpers import ServerProcess, poll_until
+from ..helpers import ServerProcess
 from ..observability.scrape import parse, total
-from .chromium import screenshot_path
+from .chromium import poll_until, screenshot_path
 from .conftest import API_KEY
 
 # Records the last answer's text length at every DOM change, with whether the stream was

@@ -1,5 +1,7 @@
 """Servers for the client examples in examples/: a mock-backed gunicorn with API keys on
-(the examples must send the key), and the real default model for tools and JSON mode."""
+(the examples must send the key) and two workers (a stored conversation must continue
+whichever worker serves the next turn), and the real default model for tools and JSON mode.
+Each keeps its stored responses in a SQLite file of its own."""
 
 from __future__ import annotations
 
@@ -13,15 +15,26 @@ API_KEY = "sk-examples-test"
 
 
 @pytest.fixture(scope="package")
-def keyed_mock() -> Iterator[ServerProcess]:
-    with running_server(API_KEYS=API_KEY, MOCK_TOKEN_MS="2", MOCK_MAX_TOKENS="24") as server:
+def keyed_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    store = tmp_path_factory.mktemp("keyed-mock") / "responses.db"
+    with running_server(
+        API_KEYS=API_KEY,
+        MOCK_TOKEN_MS="2",
+        MOCK_MAX_TOKENS="24",
+        WORKERS="2",
+        RESPONSE_STORE=str(store),
+    ) as server:
         yield server
 
 
 @pytest.fixture(scope="package")
-def keyed_llama(model_file: str) -> Iterator[ServerProcess]:
+def keyed_llama(
+    model_file: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """The default model, as `make serve` runs it; stopped when this package is done."""
+    store = tmp_path_factory.mktemp("keyed-llama") / "responses.db"
     with running_server(
+        RESPONSE_STORE=str(store),
         API_KEYS=API_KEY,
         MODEL_BACKEND="llama",
         MODEL_ID="smollm2",

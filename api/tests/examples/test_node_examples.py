@@ -1,7 +1,10 @@
 """examples/node run by Node's own test runner (`node --test`) against real gunicorn
-servers: openai-node, the Vercel AI SDK and the Next.js route handlers. The Node tests
-import the example files themselves. `make node-install` installs their pinned packages
-(`npm ci`); without Node they are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
+servers: openai-node (chat completions, the Responses API, embeddings), the Vercel AI SDK
+(its OpenAI-compatible provider and its default provider, openai(), which calls the
+Responses API) and the Next.js route handlers. The Node tests import the example files
+themselves, and read the server's JSON log (GATEWAY_LOG) to see which worker served a
+request. `make node-install` installs their pinned packages (`npm ci`); without Node they
+are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
 
 from __future__ import annotations
 
@@ -49,7 +52,12 @@ def run_node_tests(node: str, server: ServerProcess, *files: str) -> str:
     run = subprocess.run(
         [node, "--import", "tsx", "--test", "--test-reporter=tap", *files],
         cwd=NODE_DIR,
-        env={**os.environ, **client_env(server), "NO_COLOR": "1"},
+        env={
+            **os.environ,
+            **client_env(server),
+            "GATEWAY_LOG": str(server.log_path),
+            "NO_COLOR": "1",
+        },
         capture_output=True,
         text=True,
         timeout=600,
@@ -68,14 +76,18 @@ def test_openai_node_ai_sdk_and_nextjs_route(node: str, keyed_mock: ServerProces
         node,
         keyed_mock,
         "test/openai-node.test.mjs",
+        "test/responses.test.mjs",
         "test/ai-sdk.test.mjs",
+        "test/ai-sdk-responses.test.mjs",
         "test/nextjs-route.test.mjs",
     )
 
 
 @pytest.mark.model
-def test_streamed_tool_calls_with_the_default_model(node: str, keyed_llama: ServerProcess) -> None:
-    run_node_tests(node, keyed_llama, "test/tools.test.mjs")
+def test_tools_and_json_schema_with_the_default_model(
+    node: str, keyed_llama: ServerProcess
+) -> None:
+    run_node_tests(node, keyed_llama, "test/tools.test.mjs", "test/responses-model.test.mjs")
 
 
 def test_the_examples_and_the_chat_page_type_check(node: str) -> None:

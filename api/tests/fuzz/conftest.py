@@ -5,15 +5,17 @@ in pytest's terminal summary (whatever `-s`/`-q` say)."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
 from ..helpers import ServerProcess
+from ..observability.scrape import scrape
+from ..support.polling import poll_until
 
 # Derandomized (no example database): the same cases on every run and machine.
 FUZZ_SETTINGS = settings(
@@ -43,19 +45,55 @@ def fuzz_cases(pytestconfig: pytest.Config) -> Counter[str]:
     return pytestconfig.stash[_COUNTS]
 
 
+@pytest.fixture
+def http(mock_server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=mock_server.base_url, timeout=10) as client:
+        yield client
+
+
 class ServerLog:
     """The mock server's log lines from now on: a client may never see a 500 (the
     connection was gone), but the server still logs and counts it."""
 
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
-        self.start = len(server.log_records())
+        self.start = len(self.settled())
+
+    def settled(self) -> list[dict[str, Any]]:
+        """Every log record, once each request the server has counted (in /metrics, which it
+        does just before writing the request's line) has its line, and no generation runs."""
+        records: list[dict[str, Any]] = []
+
+        def logged_counted_busy() -> tuple[int, int, float]:
+            records[:] = self.server.log_records()
+            logged = sum(
+                1 for r in records if r.get("event") == "request" and r.get("path") != "/metrics"
+            )
+            samples = scrape(self.server.base_url)
+            counted = sum(
+                value
+                for (name, labels), value in samples.items()
+                if name == "llm_gateway_requests_total" and ("route", "/metrics") not in labels
+            )
+            busy = sum(
+                value
+                for (name, _), value in samples.items()
+                if name in {"llm_gateway_num_requests_running", "llm_gateway_num_requests_waiting"}
+            )
+            return logged, int(counted), busy
+
+        poll_until(
+            logged_counted_busy,
+            10,
+            until=lambda seen: seen[0] == seen[1] and seen[2] == 0,
+            what="a log line for every request counted (logged, counted, generating)",
+        )
+        return records
 
     def errors(self) -> list[dict[str, Any]]:
-        time.sleep(0.2)  # let the workers write their last lines
         return [
             record
-            for record in self.server.log_records()[self.start :]
+            for record in self.settled()[self.start :]
             if record.get("level") in {"error", "critical"}
             or (record.get("event") == "request" and record.get("status", 0) >= 500)
         ]

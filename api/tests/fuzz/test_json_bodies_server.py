@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, note, settings
 
-from ..helpers import ServerProcess, sse_payloads
+from ..support.sse import sse_payloads
 from .conftest import FUZZ_SETTINGS
 from .oracles import check_answer, openai_error
 from .strategies import (
@@ -37,12 +36,6 @@ pytestmark = pytest.mark.usefixtures("server_log")
 EXAMPLES = 150  # per hypothesis test
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
-
-
-@pytest.fixture
-def http(mock_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=mock_server.base_url, timeout=10) as client:
-        yield client
 
 
 def post(http: httpx.Client, path: str, body: Any) -> httpx.Response:

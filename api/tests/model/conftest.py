@@ -29,9 +29,3 @@ def llm(llama_server: ServerProcess) -> openai.OpenAI:
     return openai.OpenAI(
         base_url=llama_server.base_url + "/v1", api_key="unused", max_retries=0, timeout=120
     )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/model/" in str(item.fspath):
-            item.add_marker(pytest.mark.model)

@@ -42,7 +42,7 @@ def test_a_forced_function_call_has_arguments_that_validate(
         max_output_tokens=64,
         temperature=0,
     )
-    spec.validate("Response", response.model_dump(exclude_unset=True))
+    spec.validate("Response", response.model_dump(exclude_unset=True, by_alias=True))
     (call,) = [item for item in response.output if item.type == "function_call"]
     assert call.name == "get_weather"
     jsonschema.validate(json.loads(call.arguments), WEATHER)
@@ -70,7 +70,7 @@ def test_text_format_json_schema_output_validates(llm: openai.OpenAI, spec: Spec
         if event.type in {"response.completed", "response.incomplete"}:
             final = event.response
     assert final is not None and final.status == "completed"
-    spec.validate("Response", final.model_dump(exclude_unset=True))
+    spec.validate("Response", final.model_dump(exclude_unset=True, by_alias=True))
     jsonschema.validate(json.loads(final.output_text), PERSON)
 
 
@@ -81,7 +81,7 @@ def test_embeddings_put_similar_sentences_closer(llm: openai.OpenAI, spec: SpecV
         "Interest rates rose sharply this quarter.",
     ]
     result = llm.embeddings.create(model="gpt-3.5-turbo", input=texts, encoding_format="float")
-    spec.validate("CreateEmbeddingResponse", result.model_dump(exclude_unset=True))
+    spec.validate("CreateEmbeddingResponse", result.model_dump(exclude_unset=True, by_alias=True))
     vectors = [d.embedding for d in result.data]
     assert all(math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-3) for v in vectors)
 

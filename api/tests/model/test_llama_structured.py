@@ -42,6 +42,14 @@ SCHEMAS = {"get_weather": WEATHER, "add": ADD}
 ASK = [{"role": "user", "content": "What is the weather like in Paris today?"}]
 
 
+def ask_with_tools(llm: openai.OpenAI, tool_choice: Any, **extra: Any) -> Any:
+    """The weather question, with both tools on offer; greedy, 80 tokens unless `extra` says."""
+    request = {"max_tokens": 80, "temperature": 0, **extra}
+    return llm.chat.completions.create(
+        model="smollm2", messages=ASK, tools=TOOLS, tool_choice=tool_choice, **request
+    )
+
+
 def test_json_object_output_parses(llm: openai.OpenAI) -> None:
     messages = [
         {
@@ -84,14 +92,7 @@ def test_json_schema_output_validates(llm: openai.OpenAI, seed: int) -> None:
 def test_forced_tool_call_validates(
     llm: openai.OpenAI, spec: SpecValidator, tool_choice: Any
 ) -> None:
-    completion = llm.chat.completions.create(
-        model="smollm2",
-        messages=ASK,  # type: ignore[arg-type]
-        tools=TOOLS,
-        tool_choice=tool_choice,
-        max_tokens=80,
-        temperature=0,
-    )
+    completion = ask_with_tools(llm, tool_choice)
     spec.validate("CreateChatCompletionResponse", completion.model_dump(exclude_unset=True))
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -112,15 +113,7 @@ def test_forced_tool_call_validates(
 def test_forced_tool_call_streams_like_openai(
     llm: openai.OpenAI, spec: SpecValidator, tool_choice: Any
 ) -> None:
-    stream = llm.chat.completions.create(
-        model="smollm2",
-        messages=ASK,  # type: ignore[arg-type]
-        tools=TOOLS,
-        tool_choice=tool_choice,
-        max_tokens=80,
-        temperature=0,
-        stream=True,
-    )
+    stream = ask_with_tools(llm, tool_choice, stream=True)
     fragments: list[Any] = []
     finish = None
     for chunk in stream:
@@ -141,13 +134,6 @@ def test_forced_tool_call_streams_like_openai(
 
 
 def test_tool_choice_none_answers_in_text(llm: openai.OpenAI) -> None:
-    completion = llm.chat.completions.create(
-        model="smollm2",
-        messages=ASK,  # type: ignore[arg-type]
-        tools=TOOLS,
-        tool_choice="none",
-        max_tokens=20,
-        temperature=0,
-    )
+    completion = ask_with_tools(llm, "none", max_tokens=20)
     assert completion.choices[0].message.tool_calls is None
     assert completion.choices[0].message.content

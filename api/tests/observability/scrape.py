@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+# The latency histograms every generation request adds one observation to.
+HISTOGRAMS = (
+    "llm_gateway_e2e_request_latency_seconds",
+    "llm_gateway_time_to_first_token_seconds",
+    "llm_gateway_request_time_per_output_token_seconds",
+    "llm_gateway_request_queue_time_seconds",
+)
 
 
 def parse(text: str) -> Samples:
@@ -13,6 +22,13 @@ def parse(text: str) -> Samples:
         for s in family.samples:
             out[(s.name, frozenset(s.labels.items()))] = s.value
     return out
+
+
+def scrape(base_url: str) -> Samples:
+    """A server's /metrics, parsed (on a connection of its own)."""
+    r = httpx.get(f"{base_url}/metrics", headers={"connection": "close"}, timeout=30)
+    assert r.status_code == 200, r.text
+    return parse(r.text)
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:

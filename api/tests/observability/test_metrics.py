@@ -12,7 +12,8 @@ from llm_gateway.observability.metrics import Metrics
 from llm_gateway.service.slots import Slots
 
 from ..helpers import asgi_client, settings
-from .scrape import parse, total, value
+from ..support.polling import async_poll_until
+from .scrape import HISTOGRAMS, parse, total, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 CHAT = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
@@ -55,12 +56,7 @@ async def test_a_request_adds_tokens_latencies_and_info() -> None:
     model = {"model": "gpt-3.5-turbo"}  # labelled by the id the client asked for
     assert value(seen, "llm_gateway_prompt_tokens_total", **model) == usage["prompt_tokens"]
     assert value(seen, "llm_gateway_generation_tokens_total", **model) == 4
-    for histogram in (
-        "llm_gateway_e2e_request_latency_seconds",
-        "llm_gateway_time_to_first_token_seconds",
-        "llm_gateway_request_time_per_output_token_seconds",
-        "llm_gateway_request_queue_time_seconds",
-    ):
+    for histogram in HISTOGRAMS:
         assert value(seen, histogram + "_count", **model) == 1, histogram
     info = {"version": "0.1.0", "backend": "mock", "model": "mock-model"}
     assert value(seen, "llm_gateway_build_info", **info) == 1
@@ -122,7 +118,7 @@ async def test_running_and_waiting_follow_the_slots() -> None:
     await slots.acquire()
     assert gauges() == (1, 0)
     queued = asyncio.create_task(slots.acquire())
-    await asyncio.sleep(0.01)
+    await async_poll_until(lambda: slots.waiting, 5, what="the second acquire to queue")
     assert gauges() == (1, 1)
     slots.release()
     await queued

@@ -6,28 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from typing import Any
 
 import httpx
 
-from ..helpers import ServerProcess, sse_payloads
-from .scrape import Samples, parse, value
+from ..helpers import ServerProcess
+from ..support.polling import poll_until
+from ..support.sse import sse_payloads
+from .scrape import HISTOGRAMS, Samples, scrape, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 MODEL = {"model": "mock-model"}
-HISTOGRAMS = (
-    "llm_gateway_e2e_request_latency_seconds",
-    "llm_gateway_time_to_first_token_seconds",
-    "llm_gateway_request_time_per_output_token_seconds",
-    "llm_gateway_request_queue_time_seconds",
-)
-
-
-def scrape(server: ServerProcess) -> Samples:
-    r = httpx.get(f"{server.base_url}/metrics", headers={"connection": "close"})
-    assert r.status_code == 200
-    return parse(r.text)
 
 
 def chat_count(samples: Samples) -> float:
@@ -65,17 +54,14 @@ def one_request(server: ServerProcess, i: int) -> tuple[str, dict[str, int]]:
 
 
 def pid_of(server: ServerProcess, request_id: str) -> int:
-    line = server.wait_for_log(
-        lambda e: e.get("event") == "request" and e.get("request_id") == request_id
-    )
-    return int(line["pid"])
+    return int(server.request_line(request_id)["pid"])
 
 
 def test_counters_and_histograms_sum_over_workers_and_survive_a_killed_worker(
     observed_server: ServerProcess,
 ) -> None:
     server = observed_server
-    before = numbers(scrape(server))
+    before = numbers(scrape(server.base_url))
     pids: set[int] = set()
     prompt = completion = sent = 0
     # Keep going until both workers have answered some (new connections spread them).
@@ -88,7 +74,7 @@ def test_counters_and_histograms_sum_over_workers_and_survive_a_killed_worker(
         pids.add(pid_of(server, request_id))
     assert pids <= set(server.worker_pids())
 
-    after = numbers(scrape(server))
+    after = numbers(scrape(server.base_url))
     delta = {k: after[k] - before[k] for k in after}
     assert delta["requests"] == sent
     assert delta["prompt"] == prompt
@@ -98,24 +84,24 @@ def test_counters_and_histograms_sum_over_workers_and_survive_a_killed_worker(
 
     victim = next(iter(pids))
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while True:
-        workers = server.worker_pids()
-        if len(workers) == 2 and victim not in workers:
-            break
-        assert time.monotonic() < deadline, f"worker {victim} was not replaced: {workers}"
-        time.sleep(0.1)
+    poll_until(
+        server.worker_pids,
+        30,
+        0.1,
+        until=lambda workers: len(workers) == 2 and victim not in workers,
+        what=f"worker {victim} to be replaced",
+    )
     server.wait_for_log(
         lambda e: e.get("pid") not in pids and e.get("event") == "Application startup complete."
     )
 
-    survived = scrape(server)
+    survived = scrape(server.base_url)
     assert numbers(survived) == after  # nothing went backwards (nor forwards)
     assert value(survived, "llm_gateway_num_requests_running", **MODEL) == 0
     assert value(survived, "llm_gateway_build_info", version="0.1.0", backend="mock", **MODEL) == 1
 
     _, usage = one_request(server, 0)
-    later = numbers(scrape(server))
+    later = numbers(scrape(server.base_url))
     assert later["requests"] == after["requests"] + 1
     assert later["completion"] == after["completion"] + usage["completion_tokens"]
 

@@ -10,8 +10,9 @@ from ..helpers import ServerProcess, running_server
 
 @pytest.fixture(scope="module")
 def slow_api() -> Iterator[ServerProcess]:
-    """The mock backend with a visible per-token delay, so streaming can be observed."""
-    with running_server(WORKERS="1", MOCK_TOKEN_MS="40", MOCK_MAX_TOKENS="30") as server:
+    """The mock backend with a per-token delay, so streaming can be observed: an answer is
+    100 tokens 40 ms apart unless `max_tokens` asks for fewer."""
+    with running_server(WORKERS="1", MOCK_TOKEN_MS="40", MOCK_MAX_TOKENS="100") as server:
         yield server
 
 

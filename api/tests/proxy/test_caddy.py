@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import openai
 
 from ..caddy_process import ALLOWED_ORIGIN, CaddyProcess
-from ..helpers import ServerProcess, sse_payloads
+from ..helpers import ServerProcess
+from ..observability.scrape import scrape, total
 from ..spec import SpecValidator
+from ..support.sse import carries_content, read_unbuffered
 
-BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}
+BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 30}
 
 
 def test_openai_sdk_through_the_proxy(proxy: CaddyProcess, spec: SpecValidator) -> None:
@@ -22,35 +22,40 @@ def test_openai_sdk_through_the_proxy(proxy: CaddyProcess, spec: SpecValidator) 
         http_client=httpx.Client(verify=proxy.tls),
         max_retries=0,
     )
-    completion = sdk.chat.completions.create(model="gpt-3.5-turbo", messages=BODY["messages"])  # type: ignore[arg-type]
+    completion = sdk.chat.completions.create(
+        model="gpt-3.5-turbo",
+        messages=BODY["messages"],  # type: ignore[arg-type]
+        max_tokens=BODY["max_tokens"],  # type: ignore[arg-type]
+    )
     spec.validate("CreateChatCompletionResponse", completion.model_dump(exclude_unset=True))
     assert completion.choices[0].message.content
     text = ""
     for chunk in sdk.chat.completions.create(
         model="gpt-3.5-turbo",
         messages=BODY["messages"],  # type: ignore[arg-type]
+        max_tokens=BODY["max_tokens"],  # type: ignore[arg-type]
         stream=True,
     ):
         text += "".join(c.delta.content or "" for c in chunk.choices)
     assert text == completion.choices[0].message.content
 
 
-def test_sse_arrives_token_by_token(proxy: CaddyProcess) -> None:
-    arrivals: list[float] = []
-    with proxy.client(timeout=30) as client:
-        start = time.monotonic()
-        with client.stream("POST", "/v1/chat/completions", json={**BODY, "stream": True}) as r:
-            assert r.status_code == 200
-            assert "content-encoding" not in r.headers
-            body = ""
-            for chunk in r.iter_raw():
-                arrivals.append(time.monotonic() - start)
-                body += chunk.decode()
-    payloads = sse_payloads(body)
+def test_sse_arrives_token_by_token(proxy: CaddyProcess, slow_api: ServerProcess) -> None:
+    def generating() -> bool:
+        return total(scrape(slow_api.base_url), "llm_gateway_num_requests_running") == 1
+
+    # 100 tokens 40 ms apart: text must reach the client, read after read, while the api is
+    # still generating (asked of the api itself), long before the stream could have ended.
+    body = {**BODY, "max_tokens": 100, "stream": True}
+    with (
+        proxy.client(timeout=30) as client,
+        client.stream("POST", "/v1/chat/completions", json=body) as r,
+    ):
+        assert r.status_code == 200
+        assert "content-encoding" not in r.headers
+        payloads = read_unbuffered(r, generating, reads=5)
     assert payloads[-1] == "[DONE]"
-    # 30 tokens 40 ms apart: unbuffered, the first bytes come long before the last.
-    assert len(arrivals) > 10
-    assert arrivals[-1] - arrivals[0] > 0.5
+    assert sum(carries_content(p) for p in payloads) > 10
 
 
 def test_cors_preflight_for_an_allowed_origin(proxy: CaddyProcess) -> None:

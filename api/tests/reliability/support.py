@@ -1,18 +1,19 @@
-"""What the reliability tests share: request bodies, well-formedness checks, gauges, RSS."""
+"""What the reliability tests share: request bodies, well-formedness checks, gauges."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ..helpers import ServerProcess, sse_payloads
-from ..observability.scrape import parse, value
+from ..helpers import ServerProcess
+from ..observability.scrape import scrape, value
+from ..support.polling import poll_until
+from ..support.sse import sse_events, sse_payloads
 
 CHAT = "/v1/chat/completions"
 MODEL = "mock-model"
@@ -88,43 +89,30 @@ def assert_error(
 
 def slot_gauges(server: ServerProcess) -> tuple[float, float]:
     """(running, waiting) summed over the workers, from /metrics."""
-    r = httpx.get(server.base_url + "/metrics", headers=CLOSE, timeout=TIMEOUT)
-    assert r.status_code == 200
-    samples = parse(r.text)
+    samples = scrape(server.base_url)
     return (
         value(samples, "llm_gateway_num_requests_running", model=MODEL),
         value(samples, "llm_gateway_num_requests_waiting", model=MODEL),
     )
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not after {timeout}s: {what}")
-        time.sleep(0.05)
-
-
 def wait_for_gauges(server: ServerProcess, running: float, waiting: float) -> None:
-    wait_until(
-        lambda: slot_gauges(server) == (running, waiting),
-        f"running={running} waiting={waiting} (last: {slot_gauges(server)})",
+    poll_until(
+        lambda: slot_gauges(server),
+        15,
+        until=lambda gauges: gauges == (running, waiting),
+        what=f"(running, waiting) == ({running}, {waiting})",
     )
 
 
-def rss_kb(pid: int) -> int:
-    """Resident set size of a process, from /proc/<pid>/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
-
-
-def read_events(lines: Any) -> list[Any]:
-    """The SSE payloads from an iterator of lines (JSON-decoded, `[DONE]` kept as text)."""
-    out: list[Any] = []
-    for line in lines:
-        if line.startswith("data: "):
-            data = line[len("data: ") :]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
+@contextlib.contextmanager
+def open_stream(server: ServerProcess) -> Iterator[tuple[httpx.Response, Iterator[Any]]]:
+    """A streaming chat request, held open: yields the response and its payloads, once the
+    first one has arrived (it is the first of the payloads, too)."""
+    with httpx.stream(
+        "POST", server.base_url + CHAT, json=chat_body(stream=True), headers=CLOSE, timeout=TIMEOUT
+    ) as response:
+        assert response.status_code == 200, response.read()
+        events = sse_events(response.iter_lines())
+        first = next(events)
+        yield response, itertools.chain([first], events)

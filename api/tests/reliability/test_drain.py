@@ -4,40 +4,18 @@ runs out), open streams end with an error event and `[DONE]`, other requests get
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from llm_gateway.app import create_app
 from llm_gateway.serving import shutdown_event, shutdown_schedule
 
-from ..helpers import settings, sse_payloads
+from ..faulty_backends import CountingMock
+from ..helpers import asgi_client, settings
+from ..support.polling import async_poll_until
+from ..support.sse import sse_payloads
 from .support import CHAT, assert_error, chat_body
-
-
-@contextlib.asynccontextmanager
-async def app_and_client(
-    backend: dict[str, Any] | None = None, **overrides: Any
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings(**overrides), backend_options=backend)
-    async with app.router.lifespan_context(app):
-        for task in app.state.loading:
-            await task
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
-
-
-async def wait_for(condition: Any) -> None:
-    for _ in range(1000):  # 10 s
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in 10 s")
 
 
 def assert_idle(app: FastAPI) -> None:
@@ -45,14 +23,28 @@ def assert_idle(app: FastAPI) -> None:
     assert (slots.running, slots.waiting) == (0, 0)
 
 
+async def slots_show(app: FastAPI, running: int = 0, waiting: int = 0) -> None:
+    slots = app.state.registry.get("mock-model").slots
+    await async_poll_until(
+        lambda: (slots.running, slots.waiting),
+        10,
+        until=lambda seen: seen == (running, waiting),
+        what=f"(running, waiting) == ({running}, {waiting})",
+    )
+
+
 SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would last ~30 min
 
 
 async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
-    async with app_and_client(SLOW) as (app, client):
+    counting = settings(model_backend="tests.faulty_backends:CountingMock")
+    async with asgi_client(counting, backend=SLOW) as client:
+        app = client.app
+        (backend,) = app.state.registry.backends()
+        assert isinstance(backend, CountingMock)
         request = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
-        await wait_for(lambda: app.state.registry.get("mock-model").slots.running == 1)
-        await asyncio.sleep(0.2)  # a few tokens out
+        # The third token is asked for only once the second one's chunk was sent.
+        await async_poll_until(lambda: backend.yielded, 10, until=lambda n: n >= 3)
         app.state.shutting_down.set()
         response = await asyncio.wait_for(request, 10)
         assert response.status_code == 200
@@ -73,11 +65,12 @@ async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
 
 
 async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> None:
-    async with app_and_client(SLOW, max_concurrent=1) as (app, client):
+    async with asgi_client(settings(max_concurrent=1), backend=SLOW) as client:
+        app = client.app
         running = asyncio.ensure_future(client.post(CHAT, json=chat_body()))
-        await wait_for(lambda: app.state.registry.get("mock-model").slots.running == 1)
+        await slots_show(app, running=1)
         queued = asyncio.ensure_future(client.post(CHAT, json=chat_body(stream=True)))
-        await wait_for(lambda: app.state.registry.get("mock-model").slots.waiting == 1)
+        await slots_show(app, running=1, waiting=1)
         app.state.shutting_down.set()
         for response in await asyncio.wait_for(asyncio.gather(running, queued), 10):
             assert_error(response, 503, "server_error", "server_shutdown")
@@ -85,7 +78,8 @@ async def test_a_generating_non_streaming_request_and_a_queued_one_get_503() -> 
 
 
 async def test_a_request_arriving_after_the_drain_gets_503_at_once() -> None:
-    async with app_and_client(SLOW) as (app, client):
+    async with asgi_client(backend=SLOW) as client:
+        app = client.app
         app.state.shutting_down.set()
         response = await asyncio.wait_for(client.post(CHAT, json=chat_body(stream=True)), 10)
         assert_error(response, 503, "server_error", "server_shutdown")
@@ -94,9 +88,9 @@ async def test_a_request_arriving_after_the_drain_gets_503_at_once() -> None:
 
 
 async def test_a_stream_that_finished_is_not_touched_by_a_later_drain() -> None:
-    async with app_and_client() as (app, client):
+    async with asgi_client() as client:
         response = await client.post(CHAT, json=chat_body(stream=True))
-        app.state.shutting_down.set()
+        client.app.state.shutting_down.set()
         events = sse_payloads(response.text)
         assert events[-1] == "[DONE]" and all("error" not in e for e in events[:-1])
 

@@ -9,13 +9,14 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
+import pytest
 
 from ..helpers import ServerProcess, running_server
+from ..support.polling import poll_until
+from ..support.procfs import is_idle, server_side, socket_inodes
 from .support import (
     CHAT,
     CLOSE,
@@ -25,34 +26,22 @@ from .support import (
     post_chat,
     slot_gauges,
     wait_for_gauges,
-    wait_until,
 )
+
+pytestmark = pytest.mark.server
 
 CLIENTS = 4
 CLIENT_TIMEOUT = httpx.Timeout(10.0)  # a client still waiting after this counts as hung
 
 
-def socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)  # may vanish meanwhile: the caller retries
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
 def worker_serving(server: ServerProcess, client: socket.socket) -> int | None:
-    """The worker holding the server end of `client`'s connection (from /proc/net/tcp)."""
-    client_port, server_port = client.getsockname()[1], server.port
-    inode = None
-    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = row.split()
-        local, remote = (int(a.rsplit(":", 1)[1], 16) for a in fields[1:3])
-        if (local, remote) == (server_port, client_port):
-            inode = fields[9]
+    """The worker holding the server end of `client`'s connection (from /proc)."""
+    conn = server_side(server.port, client.getsockname()[1])
+    if conn is None:
+        return None
     for pid in server.worker_pids():
-        with contextlib.suppress(OSError):
-            if inode in socket_inodes(pid):
+        with contextlib.suppress(OSError):  # a worker that just exited
+            if conn.inode in socket_inodes(pid):
                 return pid
     return None
 
@@ -130,16 +119,23 @@ def test_a_worker_killed_under_load_is_replaced_and_no_client_hangs() -> None:
             thread.start()
         with open_stream(server) as doomed:
             try:
-                wait_until(lambda: outcomes["ok"] >= 2 * CLIENTS, "requests flowing")
+                poll_until(lambda: outcomes["ok"] >= 2 * CLIENTS, 15, what="requests flowing")
                 victim = worker_serving(server, doomed)
                 assert victim is not None
                 os.kill(victim, signal.SIGKILL)
                 killed.set()
                 read_until_closed(doomed)  # the cut stream ends at once; it does not hang
-                wait_until(
-                    lambda: len(set(server.worker_pids()) - {victim}) == 2, "a replacement worker"
+                poll_until(
+                    lambda: set(server.worker_pids()) - {victim},
+                    15,
+                    until=lambda others: len(others) == 2,
+                    what="a replacement worker",
                 )
-                wait_until(lambda: outcomes["ok after the kill"] >= 2 * CLIENTS, "requests after")
+                poll_until(
+                    lambda: outcomes["ok after the kill"] >= 2 * CLIENTS,
+                    15,
+                    what="requests served after the kill",
+                )
             finally:
                 stop.set()
                 for thread in threads:
@@ -152,18 +148,6 @@ def test_a_worker_killed_under_load_is_replaced_and_no_client_hangs() -> None:
         assert outcomes["connection error"] <= CLIENTS, outcomes
         assert victim not in server.worker_pids()
         wait_for_gauges(server, running=0, waiting=0)  # the dead worker's gauges are gone
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def is_idle(pid: int) -> bool:
-    """The process used (almost) no CPU for half a second."""
-    before = cpu_seconds(pid)
-    time.sleep(0.5)
-    return cpu_seconds(pid) - before < 0.05
 
 
 def test_a_client_that_stops_reading_does_not_hold_up_the_others() -> None:
@@ -179,7 +163,7 @@ def test_a_client_that_stops_reading_does_not_hold_up_the_others() -> None:
             slow.sendall(stream_request())
             assert slow.recv(1024).startswith(b"HTTP/1.1 200")
             # ...and from now on it reads nothing. The worker fills the buffers, then waits.
-            wait_until(lambda: is_idle(pid), "the worker waiting on the stalled client", 30)
+            poll_until(lambda: is_idle(pid), 30, what="the worker waiting on the stalled client")
             assert slot_gauges(server) == (1, 0)  # the stalled stream still holds its slot
 
             def other(i: int) -> httpx.Response:

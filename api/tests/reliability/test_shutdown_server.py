@@ -9,21 +9,20 @@ import socket
 import threading
 
 import httpx
+import pytest
 
 from ..helpers import ServerProcess, running_server
+from ..support.polling import poll_until
 from .support import (
-    CHAT,
-    CLOSE,
-    TIMEOUT,
     assert_completed,
     assert_error,
     assert_stream_finished,
-    chat_body,
+    open_stream,
     post_chat,
-    read_events,
     wait_for_gauges,
-    wait_until,
 )
+
+pytestmark = pytest.mark.server
 
 
 def refuses_connections(server: ServerProcess) -> bool:
@@ -52,18 +51,12 @@ def test_sigterm_lets_a_stream_and_a_request_finish_then_exits_0() -> None:
     ) as server:
         folded: list[httpx.Response] = []
         request = threading.Thread(target=lambda: folded.append(post_chat(server)))
-        with httpx.stream(
-            "POST", server.base_url + CHAT, json=chat_body(stream=True), headers=CLOSE,
-            timeout=TIMEOUT,
-        ) as stream:  # fmt: skip
-            assert stream.status_code == 200
-            lines = stream.iter_lines()
-            first = next(line for line in lines if line.startswith("data: "))
+        with open_stream(server) as (_, stream):
             request.start()
             wait_for_gauges(server, running=2, waiting=0)
             server.proc.send_signal(signal.SIGTERM)
-            wait_until(lambda: refuses_connections(server), "new connections refused")
-            events = read_events([first, *lines])
+            poll_until(lambda: refuses_connections(server), 15, what="new connections refused")
+            events = list(stream)
         request.join(30)
         assert_stream_finished(events)
         assert len(folded) == 1
@@ -85,18 +78,12 @@ def test_a_stream_outliving_the_grace_period_ends_with_an_error_event() -> None:
     ) as server:
         queued: list[httpx.Response] = []
         waiter = threading.Thread(target=lambda: queued.append(post_chat(server, stream=True)))
-        with httpx.stream(
-            "POST", server.base_url + CHAT, json=chat_body(stream=True), headers=CLOSE,
-            timeout=TIMEOUT,
-        ) as stream:  # fmt: skip
-            assert stream.status_code == 200
-            request_id = stream.headers["x-request-id"]
-            lines = stream.iter_lines()
-            first = next(line for line in lines if line.startswith("data: "))
+        with open_stream(server) as (response, stream):
+            request_id = response.headers["x-request-id"]
             waiter.start()
             wait_for_gauges(server, running=1, waiting=1)
             server.proc.send_signal(signal.SIGTERM)
-            events = read_events([first, *lines])
+            events = list(stream)
         waiter.join(30)
 
         assert events[-1] == "[DONE]", events[-3:]
@@ -110,8 +97,6 @@ def test_a_stream_outliving_the_grace_period_ends_with_an_error_event() -> None:
         assert_error(queued[0], 503, "server_error", "server_shutdown")
 
         assert exit_code(server, graceful + 5) == 0
-        line = server.wait_for_log(
-            lambda r: r.get("event") == "request" and r.get("request_id") == request_id
-        )
+        line = server.request_line(request_id)
         assert (line["status"], line["error_code"]) == (200, "server_shutdown")
         assert not any("Cancel" in str(r.get("event")) for r in server.log_records())

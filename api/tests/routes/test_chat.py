@@ -6,8 +6,9 @@ from typing import Any
 
 import httpx
 
-from ..helpers import asgi_client, settings, sse_payloads
+from ..helpers import asgi_client, settings
 from ..spec import SpecValidator
+from ..support.sse import sse_payloads
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]
 

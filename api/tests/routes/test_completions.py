@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from ..helpers import sse_payloads
 from ..spec import SpecValidator
+from ..support.sse import sse_payloads
 
 
 async def complete(client: httpx.AsyncClient, **body: Any) -> httpx.Response:

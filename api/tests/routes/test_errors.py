@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..helpers import asgi_client, settings, sse_payloads
+from ..helpers import asgi_client, settings
 from ..spec import SpecValidator
+from ..support.sse import sse_payloads
 
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -32,8 +33,7 @@ async def test_error_without_streaming_is_a_500_without_internals(spec: SpecVali
         assert "secret" not in r.text
         # the slot was released: the next request is served too
         assert (await client.get("/health")).status_code == 200
-        registry = client._transport.app.state.registry  # type: ignore[attr-defined]
-        slots = registry.get("mock-model").slots
+        slots = client.app.state.registry.get("mock-model").slots
         assert slots.running == 0
 
 

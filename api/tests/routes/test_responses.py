@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import asgi_client, settings, sse_events
+from ..helpers import asgi_client, settings
 from ..spec import SpecValidator, validate_response_event
+from ..support.sse import named_events
 
 TRANSCRIPT = "tests.scripted_backend:Transcript"
 TOOL = {
@@ -51,7 +52,7 @@ def stream_events(r: httpx.Response, spec: SpecValidator) -> list[dict[str, Any]
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/event-stream")
     events = []
-    for name, data in sse_events(r.text):
+    for name, data in named_events(r.text):
         assert data != "[DONE]", "Responses streams end with their last event, not [DONE]"
         assert name == data["type"]
         validate_response_event(spec, data)
@@ -338,3 +339,10 @@ async def test_unknown_fields_are_named_as_ignored(client: httpx.AsyncClient) ->
     r = await create(client, input="x", reasoning={"effort": "low"}, frobnicate=1)
     assert r.status_code == 200
     assert r.headers["x-ignored-params"] == "frobnicate, reasoning"
+    r = await create(
+        client,
+        input="x",
+        text={"format": {"type": "text"}, "verbosity": "low"},
+        include=["reasoning.encrypted_content"],
+    )
+    assert r.headers["x-ignored-params"] == "include, text.verbosity"

@@ -44,7 +44,7 @@ def sdk(server: ServerProcess) -> openai.OpenAI:
 def test_create_retrieve_list_delete(server: ServerProcess, spec: SpecValidator) -> None:
     client = sdk(server)
     created = client.responses.create(model="mock-model", input="Hello", instructions="Hi.")
-    spec.validate("Response", created.model_dump(exclude_unset=True))
+    spec.validate("Response", created.model_dump(exclude_unset=True, by_alias=True))
     assert created.status == "completed"
     assert created.output_text == "system: Hi.\nuser: Hello"
     got = client.responses.retrieve(created.id)
@@ -62,7 +62,7 @@ def test_a_streamed_response(server: ServerProcess, spec: SpecValidator) -> None
     client = sdk(server)
     events = list(client.responses.create(model="mock-model", input="Tell me", stream=True))
     for event in events:
-        validate_response_event(spec, event.model_dump(exclude_unset=True))
+        validate_response_event(spec, event.model_dump(exclude_unset=True, by_alias=True))
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[0].type == "response.created"
     assert events[-1].type == "response.completed"
@@ -110,7 +110,7 @@ def test_embeddings_base64_and_float(server: ServerProcess, spec: SpecValidator)
     explicit = client.embeddings.create(
         model="mock-model", input=["one", "two"], encoding_format="float"
     )
-    spec.validate("CreateEmbeddingResponse", explicit.model_dump(exclude_unset=True))
+    spec.validate("CreateEmbeddingResponse", explicit.model_dump(exclude_unset=True, by_alias=True))
     assert default.data[0].embedding == pytest.approx(explicit.data[0].embedding, abs=1e-6)
     assert floats == pytest.approx(explicit.data[0].embedding, abs=1e-6)
     assert sum(x * x for x in floats) == pytest.approx(1.0, abs=1e-4)

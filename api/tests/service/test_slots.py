@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.errors import RateLimited
 from llm_gateway.service.generation import Generation, GenerationStats
 from llm_gateway.service.slots import Slots
+
+from ..support.polling import async_poll_until
 
 
 class Recorder:
@@ -33,9 +36,9 @@ def slots(limit: int = 1, max_queue: int = 2, timeout: float = 30.0) -> Slots:
     return Slots(limit, max_queue, timeout, on_change=Recorder(limit, max_queue))
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
+async def until(condition: Callable[[], object]) -> None:
+    """Let the other tasks run until `condition()` holds."""
+    await async_poll_until(condition, 5, 0.001)
 
 
 def assert_idle(s: Slots) -> None:
@@ -60,7 +63,7 @@ async def test_a_full_queue_is_refused_with_429_and_retry_after() -> None:
     s = slots(limit=1, max_queue=1, timeout=8)
     await s.acquire()
     waiter = asyncio.ensure_future(s.acquire())
-    await settle()
+    await until(lambda: s.waiting == 1)
     with pytest.raises(RateLimited) as refused:
         await s.acquire()
     assert refused.value.status == 429
@@ -99,10 +102,9 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_the_next_one_gets_the_slo
     await s.acquire()
     first = asyncio.ensure_future(s.acquire())
     second = asyncio.ensure_future(s.acquire())
-    await settle()
-    assert s.waiting == 2
+    await until(lambda: s.waiting == 2)
     first.cancel()
-    await settle()
+    await until(first.done)
     assert first.cancelled() and (s.running, s.waiting) == (1, 1)
     s.release()
     assert await second >= 0
@@ -120,7 +122,7 @@ async def test_a_waiter_cancelled_as_its_slot_frees_is_cancelled_and_passes_the_
     await s.acquire()
     doomed = asyncio.ensure_future(s.acquire())
     behind = asyncio.ensure_future(s.acquire())
-    await settle()
+    await until(lambda: s.waiting == 2)
     s.release()
     doomed.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -136,7 +138,7 @@ async def test_a_waiter_cancelled_as_its_slot_frees_with_no_one_behind_frees_the
     s = slots(limit=1, max_queue=2)
     await s.acquire()
     doomed = asyncio.ensure_future(s.acquire())
-    await settle()
+    await until(lambda: s.waiting == 1)
     s.release()
     doomed.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -155,13 +157,13 @@ async def test_waiters_are_served_in_arrival_order_and_newcomers_do_not_jump_the
         order.append(name)
 
     waiters = [asyncio.ensure_future(take(n)) for n in ("a", "b")]
-    await settle()
+    await until(lambda: s.waiting == 2)
     s.release()  # the slot is promised to "a"; a newcomer must queue behind "b"
     late = asyncio.ensure_future(take("late"))
-    await settle()
-    for _ in range(2):  # "a" then "b" finish
+    await until(lambda: order == ["a"] and s.waiting == 2)
+    for finished in range(1, 3):  # "a" then "b" finish
         s.release()
-        await settle()
+        await until(lambda n=finished: len(order) > n)
     await asyncio.gather(*waiters, late)
     assert order == ["a", "b", "late"]
     s.release()
@@ -173,7 +175,7 @@ async def test_many_waiters_cancelled_and_timed_out_at_random_leave_exact_accoun
     holders = [await s.acquire() for _ in range(2)]
     assert holders == [0.0, 0.0]
     tasks = [asyncio.ensure_future(s.acquire()) for _ in range(6)]
-    await settle()
+    await until(lambda: s.waiting == 6)
     for task in tasks[::3]:
         task.cancel()
     s.release()  # one waiter gets in
@@ -206,8 +208,7 @@ async def test_a_generation_cancelled_right_after_taking_its_slot_releases_it() 
     s = slots(limit=1, max_queue=1)
     gen = generation(s, mock_ttft_ms=10_000)
     start = asyncio.ensure_future(gen.start())
-    await settle()
-    assert s.running == 1  # holding the slot, waiting for the first token
+    await until(lambda: s.running == 1)  # holding the slot, waiting for the first token
     start.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await start
@@ -220,8 +221,7 @@ async def test_a_generation_cancelled_while_queued_never_holds_a_slot() -> None:
     await s.acquire()
     gen = generation(s)
     start = asyncio.ensure_future(gen.start())
-    await settle()
-    assert s.waiting == 1
+    await until(lambda: s.waiting == 1)
     s.release()
     start.cancel()  # in the same turn as the slot is handed over
     with contextlib.suppress(asyncio.CancelledError):

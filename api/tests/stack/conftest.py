@@ -6,7 +6,6 @@ import os
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import httpx
 import pytest
 
 from ..helpers import REPO_ROOT
+from ..support.markers import require_marker
+from ..support.polling import poll_until
 
 ALLOWED_ORIGIN = "https://app.example.com"
 PROJECT = "llm-gateway-test"
@@ -74,18 +75,18 @@ class Stack:
         return httpx.Client(base_url=self.base_url, verify=self.tls, timeout=120, **kwargs)  # type: ignore[arg-type]
 
     def fetch_ca(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
         path = "proxy:/data/caddy/pki/authorities/local/root.crt"
-        while time.monotonic() < deadline:
+
+        def copied() -> bool:
             self.compose("cp", path, str(self.ca_cert), check=False)
-            if self.ca_cert.is_file():
-                return
-            time.sleep(1)
-        raise RuntimeError("Caddy's local CA certificate never appeared")
+            return self.ca_cert.is_file()
+
+        poll_until(copied, timeout, 1.0, what="Caddy's local CA certificate")
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    require_marker("stack")
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         pytest.fail("no Docker engine answers: start one (see README) before `make test-stack`")
     s = Stack()
@@ -103,6 +104,7 @@ def stack() -> Iterator[Stack]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here is for `make test-stack` only, whatever fixtures it uses."""
     for item in items:
         if "/stack/" in str(item.fspath):
             item.add_marker(pytest.mark.stack)

@@ -40,7 +40,7 @@ def test_a_conversation_continues_across_replicas_and_a_redis_restart(stack: Sta
             stack, ports, input="My name is Ada.", max_output_tokens=16, temperature=0
         )
         stack.compose("restart", "redis")
-        stack.compose("up", "-d", "--wait")
+        stack.compose("up", "-d", "--no-recreate", "--wait", "redis")  # healthy again
         for _ in range(30):  # until the other replica serves turn 2
             second, replica = turn(
                 stack,

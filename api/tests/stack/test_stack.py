@@ -10,8 +10,11 @@ import time
 import httpx
 import openai
 
-from ..helpers import REPO_ROOT, sse_payloads
+from ..helpers import NEVER_END, REPO_ROOT
+from ..observability.scrape import scrape, total
 from ..spec import SpecValidator
+from ..support.polling import poll_until
+from ..support.sse import carries_content, read_unbuffered, sse_payloads
 from .conftest import ALLOWED_ORIGIN, Stack
 
 MESSAGES = [{"role": "user", "content": "Write a few sentences about the sea."}]
@@ -26,12 +29,16 @@ def sdk(stack: Stack) -> openai.OpenAI:
     )
 
 
-def chat_requests(metrics: str) -> float:
-    total = 0.0
-    for line in metrics.splitlines():
-        if line.startswith("llm_gateway_requests_total{") and "/v1/chat/completions" in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+def chat_requests(port: int) -> float:
+    """Chat requests one api replica has answered, from its own /metrics."""
+    samples = scrape(f"http://127.0.0.1:{port}")
+    return total(samples, "llm_gateway_requests_total", route="/v1/chat/completions")
+
+
+def generating(ports: list[int]) -> float:
+    """Generations running in the api replicas on these ports."""
+    running = "llm_gateway_num_requests_running"
+    return sum(total(scrape(f"http://127.0.0.1:{port}"), running) for port in ports)
 
 
 def test_chat_through_the_proxy(stack: Stack, spec: SpecValidator) -> None:
@@ -60,21 +67,25 @@ def test_chat_through_the_proxy(stack: Stack, spec: SpecValidator) -> None:
 
 
 def test_chunks_arrive_incrementally(stack: Stack) -> None:
-    content_times: list[float] = []
-    body = ""
-    with stack.client() as client:
-        start = time.monotonic()
-        request = {"model": "gpt-3.5-turbo", "messages": MESSAGES, "max_tokens": 80, "stream": True}
-        with client.stream("POST", "/v1/chat/completions", json=request) as r:
-            for raw in r.iter_raw():
-                text = raw.decode()
-                body += text
-                if '"content":"' in text and '"content":""' not in text:
-                    content_times.append(time.monotonic() - start)
-    assert sse_payloads(body)[-1] == "[DONE]"
-    assert len(content_times) > 10
-    # Unbuffered: the first content arrives long before the last one.
-    assert content_times[-1] - content_times[0] > 0.3
+    # Unbuffered: text reaches the client, read after read, while the api is still generating
+    # (asked of the api itself). The model cannot end early (its end tokens are banned), so
+    # the stream lasts 400 tokens however fast it goes: far longer than these five checks.
+    ports = stack.api_ports()
+    request = {
+        "model": "gpt-3.5-turbo",
+        "messages": MESSAGES,
+        "max_tokens": 400,
+        "stream": True,
+        "logit_bias": NEVER_END,
+    }
+    with (
+        stack.client() as client,
+        client.stream("POST", "/v1/chat/completions", json=request) as r,
+    ):
+        assert r.status_code == 200
+        payloads = read_unbuffered(r, lambda: generating(ports) == 1, reads=5)
+    assert payloads[-1] == "[DONE]"
+    assert sum(carries_content(p) for p in payloads) > 10
 
 
 def test_cors(stack: Stack) -> None:
@@ -112,16 +123,15 @@ def test_scaled_replicas_share_the_load(stack: Stack) -> None:
     stack.compose("up", "-d", "--scale", "api=2", "--no-recreate", "--wait")
     ports = stack.api_ports()
     assert len(ports) == 2
-    before = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
+    before = [chat_requests(port) for port in ports]
     body = {"model": "gpt-3.5-turbo", "messages": MESSAGES, "max_tokens": 2}
-    deadline = time.monotonic() + 90
-    served = [0.0, 0.0]
-    while time.monotonic() < deadline and not all(served):
+
+    def served_after_one_more() -> list[float]:
         with stack.client() as client:  # a new connection each round
             assert client.post("/v1/chat/completions", json=body).status_code == 200
-        after = [chat_requests(httpx.get(f"http://127.0.0.1:{p}/metrics").text) for p in ports]
-        served = [a - b for a, b in zip(after, before, strict=True)]
-    assert all(served), f"requests per replica: {served}"
+        return [chat_requests(port) - b for port, b in zip(ports, before, strict=True)]
+
+    poll_until(served_after_one_more, 90, 0, until=all, what="requests served by each replica")
     stack.compose("up", "-d", "--scale", "api=1", "--wait")
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from llm_gateway.store import ResponseStore, StoredResponse, StoreUnavailable, open_store
 
-from ..helpers import poll_until_async
 from ..redis_process import RedisProcess
+from ..support.polling import async_poll_until
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,13 @@ async def test_records_expire(store: ResponseStore) -> None:
     await store.save("alice", record("short"))
     assert await store.get("alice", "short") is not None
 
-    async def gone() -> bool:
-        return await store.get("alice", "short") is None
-
-    await poll_until_async(gone, within=10, what="the record to expire")
+    await async_poll_until(
+        lambda: store.get("alice", "short"),
+        10,
+        0.1,
+        until=lambda record: record is None,
+        what="the record to expire",
+    )
     assert await store.items("alice", ["msg_short"]) == {}
 
 

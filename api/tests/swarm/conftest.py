@@ -26,7 +26,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT, poll_until
+from ..helpers import REPO_ROOT
+from ..support.markers import require_marker
+from ..support.polling import poll_until
 
 STACK = os.environ.get("SWARM_TEST_STACK", "llmgw-swarm-test")
 HTTPS_PORT = int(os.environ.get("SWARM_TEST_HTTPS_PORT", "9443"))
@@ -119,7 +121,7 @@ class Load:
     def wait_for_requests(self, more: int) -> None:
         """Until `more` requests beyond the current count have been made."""
         target = self.counts()[0] + more
-        poll_until(self.counts, lambda c: c[0] >= target, timeout=120, what=f"{target} requests")
+        poll_until(self.counts, 120, 0.5, until=lambda c: c[0] >= target, what=f"{target} requests")
 
     def stop(self) -> LoadResult:
         docker("stop", "-t", "60", self.name, timeout=90)
@@ -236,8 +238,9 @@ class Swarm:
     def task_of(self, request_id: str) -> str:
         found = poll_until(
             lambda: self.served_by([request_id]),
-            lambda f: request_id in f,
-            timeout=30,
+            30,
+            0.2,
+            until=lambda f: request_id in f,
             what=f"the log line of request {request_id}",
         )
         return found[request_id]
@@ -302,6 +305,7 @@ def leftovers() -> Leftovers:
 
 @pytest.fixture(scope="session")
 def swarm() -> Iterator[Swarm]:
+    require_marker("swarm")
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         pytest.fail("no Docker engine answers: start one (see README) before `make test-swarm`")
     s = Swarm()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..helpers import sse_payloads
+from ..support.sse import sse_payloads
 from .conftest import ALLOWED_ORIGIN, STACK, Swarm, docker
 
 pytestmark = pytest.mark.swarm

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import poll_until
+from ..support.polling import poll_until
 from .conftest import Swarm, docker
 
 pytestmark = pytest.mark.swarm
@@ -101,14 +101,15 @@ def test_scaling_out_under_load_reaches_the_new_replica(mock_swarm: Swarm) -> No
     before = mock_swarm.running_tasks()
     assert len(before) == 2
     with LightLoad(mock_swarm) as load:
-        poll_until(lambda: len(load.results), lambda n: n >= 5, what="the first requests")
+        poll_until(lambda: len(load.results) >= 5, 30, what="the first requests")
         docker("service", "scale", "--detach", f"{mock_swarm.service('api')}=3")
         mock_swarm.wait()
         (new_task,) = set(mock_swarm.running_tasks()) - set(before)
         poll_until(
             lambda: set(mock_swarm.served_by([rid for rid, _ in list(load.results)]).values()),
-            lambda tasks: new_task in tasks,
-            timeout=90,
+            90,
+            0.5,
+            until=lambda tasks: new_task in tasks,
             what=f"a request served by the new task {new_task}",
         )
     failed = [(rid, status) for rid, status in load.results if status != 200]
@@ -138,7 +139,7 @@ def test_prometheus_scrapes_every_task_found_by_dns(mock_swarm: Swarm) -> None:
         return result
 
     seen = poll_until(
-        probe, lambda r: len(r["up"]) == tasks, timeout=90, what=f"{tasks} targets up"
+        probe, 90, 1.0, until=lambda r: len(r["up"]) == tasks, what=f"{tasks} targets up"
     )
     # Without the token, /metrics refuses even on the overlay network.
     assert seen["anonymous_metrics"] == 401
@@ -173,8 +174,9 @@ def test_a_killed_task_costs_at_most_its_requests_in_flight(mock_swarm: Swarm) -
         # Swarm notices, starts a replacement and waits until it is healthy.
         poll_until(
             mock_swarm.running_tasks,
-            lambda tasks: victim_task not in tasks and len(tasks) == len(before),
-            timeout=120,
+            120,
+            0.5,
+            until=lambda tasks: victim_task not in tasks and len(tasks) == len(before),
             what="a replacement for the killed task",
         )
         mock_swarm.wait()

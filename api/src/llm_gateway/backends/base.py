@@ -10,6 +10,7 @@ from typing import ClassVar, Generic
 from typing_extensions import TypeVar
 
 from ..env import EnvSettings
+from .metrics import NoUpstreamMetrics, UpstreamMetrics
 from .types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
 
 
@@ -53,6 +54,12 @@ class Backend(ABC, Generic[SettingsT]):
     def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
         self.ready = False
+        self.upstream_metrics: UpstreamMetrics = NoUpstreamMetrics()
+
+    def attach_metrics(self, upstream_metrics: UpstreamMetrics) -> None:
+        """Where to report per-upstream figures (the app passes its Prometheus series before
+        `load()`); only backends that call other servers report any."""
+        self.upstream_metrics = upstream_metrics
 
     @property
     def context_window(self) -> int | None:

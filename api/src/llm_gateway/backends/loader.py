@@ -13,6 +13,7 @@ from .base import Backend
 BUILT_IN = {
     "mock": "llm_gateway.backends.mock:MockBackend",
     "llama": "llm_gateway.backends.llama.backend:LlamaBackend",
+    "openai": "llm_gateway.backends.openai.backend:OpenAIBackend",
 }
 
 

@@ -28,6 +28,7 @@ class ToolSpec:
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
+    strict: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,16 @@ class GenerationRequest:
     """None: no logprobs. 0..20: logprob of each token plus that many alternatives."""
     response_format: Literal["text", "json_object", "json_schema"] = "text"
     json_schema: dict[str, Any] | None = None
+    json_schema_name: str | None = None
+    json_schema_strict: bool | None = None
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: str = "auto"
     """'none', 'auto', 'required', or the name of the one function that must be called."""
     choice_index: int = 0
     """Which of the `n` choices this is; backends use it to vary unseeded output."""
+    model: str | None = None
+    """The model id the client asked for (an alias included); a backend that forwards to
+    another server may name it there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,8 @@ class EmbeddingRequest:
     dimensions: int | None = None
     """Length of each vector; None: the model's own. Only asked of backends that declare
     `supports_dimensions`."""
+    model: str | None = None
+    """The model id the client asked for, as for `GenerationRequest.model`."""
 
 
 @dataclass(slots=True)

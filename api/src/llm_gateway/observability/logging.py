@@ -24,6 +24,7 @@ SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error")
 # Access logs stay silent: the app's canonical "request" line replaces them. (uvicorn logs
 # access lines whenever "uvicorn.access" has a handler anywhere up the tree.)
 ACCESS_LOGGERS = ("gunicorn.access", "uvicorn.access")
+CLIENT_LOGGERS = ("httpx", "httpcore")
 _OURS = "_llm_gateway"  # marks the handler we install, so re-configuring replaces it
 
 
@@ -124,4 +125,8 @@ def configure_logging(settings: Settings) -> None:
             server_log.removeHandler(old)
         server_log.propagate = name in SERVER_LOGGERS
         server_log.setLevel(level)
+    # HTTP clients (the openai backend's) log every request at info; the request's own
+    # canonical line says what matters. Their warnings still show.
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)

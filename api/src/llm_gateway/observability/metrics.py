@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import values as prometheus_values
@@ -56,10 +56,83 @@ def multiprocess_dir() -> str | None:
     return None
 
 
+class UpstreamSeries:
+    """Per-upstream series for backends that forward to other servers (the backends'
+    `UpstreamMetrics` protocol). Labels are upstreams from the configuration (`host:port`),
+    so the number of series stays bounded."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self._requests = Counter(
+            PREFIX + "upstream_requests",
+            "Requests sent to each upstream server (every attempt, failovers included).",
+            ["upstream"],
+            registry=r,
+        )
+        self._errors = Counter(
+            PREFIX + "upstream_errors",
+            "Failed upstream requests by kind: connect, timeout, http_4xx, http_5xx, "
+            "error_event, bad_response.",
+            ["upstream", "kind"],
+            registry=r,
+        )
+        self._latency = Histogram(
+            PREFIX + "upstream_latency_seconds",
+            "Time from sending a request to the upstream's response headers.",
+            ["upstream"],
+            buckets=TTFT_BUCKETS,
+            registry=r,
+        )
+        self._in_flight = Gauge(
+            PREFIX + "upstream_requests_in_flight",
+            "Requests open on each upstream, summed over live workers.",
+            ["upstream"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self._up = Gauge(
+            PREFIX + "upstream_up",
+            "1 while an upstream is taken, 0 while it is skipped for a cool-down after a "
+            "connection failure or timeout (the latest report of any live worker).",
+            ["upstream"],
+            multiprocess_mode="livemostrecent",
+            registry=r,
+        )
+
+    def sent(self, upstream: str) -> None:
+        self._requests.labels(upstream).inc()
+
+    def in_flight(self, upstream: str, count: int) -> None:
+        self._in_flight.labels(upstream).set(count)
+
+    def responded(self, upstream: str, seconds: float) -> None:
+        self._latency.labels(upstream).observe(seconds)
+
+    def failed(self, upstream: str, kind: str) -> None:
+        self._errors.labels(upstream, kind).inc()
+
+    def up(self, upstream: str, is_up: bool) -> None:
+        self._up.labels(upstream).set(1 if is_up else 0)
+
+
+class _ModelSeries(NamedTuple):
+    """One served model's request series (label children, looked up once)."""
+
+    e2e_latency: Any
+    queue_time: Any
+    ttft: Any
+    tpot: Any
+    prompt_tokens: Any
+    generation_tokens: Any
+    disconnects: Any
+
+
 class Metrics:
     def __init__(self, *, version: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.version = version
+        self._per_model: dict[str, _ModelSeries] = {}
+        self._per_route: dict[tuple[str, str, int], Any] = {}
         self._multiprocess_dir = multiprocess_dir()
         r = self.registry
         self.requests = Counter(
@@ -138,6 +211,7 @@ class Metrics:
             multiprocess_mode="max",
             registry=r,
         )
+        self.upstreams = UpstreamSeries(r)
 
     def add_model(self, model: str, backend: str) -> Callable[[int, int], None]:
         """Announce a served model; returns what its slots call on every change (the
@@ -152,6 +226,16 @@ class Metrics:
         track_slots(0, 0)
         return track_slots
 
+    def _model_series(self, model: str) -> _ModelSeries:
+        series = self._per_model.get(model)
+        if series is None:
+            series = self._per_model[model] = _ModelSeries(
+                *(m.labels(model) for m in (self.e2e_latency, self.queue_time, self.ttft)),
+                *(m.labels(model) for m in (self.tpot, self.prompt_tokens)),
+                *(m.labels(model) for m in (self.generation_tokens, self.disconnects)),
+            )
+        return series
+
     def observe_request(
         self,
         *,
@@ -162,32 +246,38 @@ class Metrics:
         error_type: str | None,
         generation: GenerationRecord | None,
     ) -> None:
-        """Once per request, when its response has really finished (streams included)."""
-        self.requests.labels(route, method, str(status)).inc()
+        """Once per request, when its response has really finished (streams included). Label
+        children are looked up once and kept: every label value here is bounded (route
+        templates, methods, statuses, error types, served model ids)."""
+        key = (route, method, status)
+        counter = self._per_route.get(key)
+        if counter is None:
+            counter = self._per_route[key] = self.requests.labels(route, method, str(status))
+        counter.inc()
         if error_type is not None:
             self.errors.labels(error_type).inc()
         if generation is None:
             return
-        model = generation.model
+        series = self._model_series(generation.model)
         if generation.queue_wait is not None:  # it ran; refusals (429) have no latency
-            self.e2e_latency.labels(model).observe(duration)
-            self.queue_time.labels(model).observe(generation.queue_wait)
+            series.e2e_latency.observe(duration)
+            series.queue_time.observe(generation.queue_wait)
         ttft = generation.ttft
         if ttft is not None:
-            self.ttft.labels(model).observe(ttft)
+            series.ttft.observe(ttft)
         first, last, tokens = (
             generation.first_token_at,
             generation.finished_at,
             generation.completion_tokens,
         )
         if tokens > 1 and first is not None and last is not None:
-            self.tpot.labels(model).observe((last - first) / (tokens - 1))
+            series.tpot.observe((last - first) / (tokens - 1))
         if generation.prompt_tokens:
-            self.prompt_tokens.labels(model).inc(generation.prompt_tokens)
+            series.prompt_tokens.inc(generation.prompt_tokens)
         if tokens:
-            self.generation_tokens.labels(model).inc(tokens)
+            series.generation_tokens.inc(tokens)
         if generation.disconnected:
-            self.disconnects.labels(model).inc()
+            series.disconnects.inc()
 
     def render(self) -> bytes:
         """Prometheus text format; reads the workers' files in multiprocess mode (blocking)."""

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from ..protocol.chat import ChatCompletionRequest
 from ..render import ChatRenderer
+from .direct import direct
 from .openapi import completion_route_docs
 from .parsing import parse_body
 from .respond import GenerationResponse
@@ -12,6 +13,7 @@ router = APIRouter()
 
 
 @router.post("/v1/chat/completions", **completion_route_docs(ChatCompletionRequest))
+@direct
 async def chat_completions(request: Request) -> Response:
     req = await parse_body(request, ChatCompletionRequest)
     generation = request.app.state.service.chat(req)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from ..protocol.completions import CompletionRequest
 from ..render import CompletionRenderer
+from .direct import direct
 from .openapi import completion_route_docs
 from .parsing import parse_body
 from .respond import GenerationResponse
@@ -12,6 +13,7 @@ router = APIRouter()
 
 
 @router.post("/v1/completions", **completion_route_docs(CompletionRequest))
+@direct
 async def completions(request: Request) -> Response:
     req = await parse_body(request, CompletionRequest)
     generation = request.app.state.service.complete(req)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, Response
 from ..protocol.embeddings import EmbeddingsRequest
 from ..render.embeddings import embeddings_body
 from ..service.embeddings import EmbeddingsService
+from .direct import direct
 from .json import ignored_params, json_response
 from .openapi import completion_route_docs
 from .parsing import parse_body
@@ -13,6 +14,7 @@ router = APIRouter()
 
 
 @router.post("/v1/embeddings", **completion_route_docs(EmbeddingsRequest))
+@direct
 async def embeddings(request: Request) -> Response:
     req = await parse_body(request, EmbeddingsRequest)
     service: EmbeddingsService = request.app.state.embeddings

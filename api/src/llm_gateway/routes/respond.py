@@ -11,10 +11,9 @@ silently cut stream), and closing the generation.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
-from collections.abc import AsyncGenerator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TypeVar
 
 import orjson
 import structlog
@@ -45,41 +44,65 @@ class Interruption(enum.Enum):
     SHUTDOWN = "shutdown"  # the worker's graceful shutdown period is ending
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+class ShutdownSignal(asyncio.Event):
+    """The app's "the graceful shutdown period is ending" event (set by the server). It also
+    tells its subscribers the moment it is set, so no task per response has to wait on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._subscribers: set[Callable[[], None]] = set()
+
+    def set(self) -> None:
+        super().set()
+        for notify in list(self._subscribers):
+            notify()
+
+    def subscribe(self, notify: Callable[[], None]) -> Callable[[], None]:
+        """Call `notify` when set; returns the unsubscribe function."""
+        self._subscribers.add(notify)
+        return lambda: self._subscribers.discard(notify)
 
 
 async def until_interrupted(
-    receive: Receive, work: Awaitable[T], shutdown: asyncio.Event
+    receive: Receive, work: Awaitable[T], shutdown: ShutdownSignal
 ) -> tuple[Interruption | None, T | None]:
-    """Run `work` unless the client disconnects or `shutdown` is set first; then cancel it.
+    """Run `work` in this task unless the client disconnects or the shutdown signal comes
+    first, which cancel it. Returns (what interrupted it or None, its result); work that
+    finished wins a tie. One watcher task per call (for the client's disconnect message)."""
+    task = asyncio.current_task()
+    assert task is not None
+    reason: Interruption | None = None
 
-    Returns (what interrupted it or None, its result). Work that finished wins a tie."""
-    task = asyncio.ensure_future(work)
-    watchers: dict[asyncio.Future[Any], Interruption] = {
-        asyncio.ensure_future(_wait_for_disconnect(receive)): Interruption.DISCONNECT,
-        asyncio.ensure_future(shutdown.wait()): Interruption.SHUTDOWN,
-    }
-    try:
-        await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
+    def interrupt(why: Interruption) -> None:
+        nonlocal reason
+        if reason is None:
+            reason = why
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for watcher in watchers:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-    if not task.cancelled():
-        return None, task.result()
-    for watcher, interruption in watchers.items():
-        if not watcher.cancelled():
-            return interruption, None
-    return Interruption.DISCONNECT, None  # cancelled from inside: treat as a lost client
+
+    async def watch_disconnect() -> None:
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        except Exception:  # a receive channel that breaks is a client gone too
+            pass
+        interrupt(Interruption.DISCONNECT)
+
+    watcher = asyncio.ensure_future(watch_disconnect())
+    unsubscribe = shutdown.subscribe(lambda: interrupt(Interruption.SHUTDOWN))
+    try:
+        result = await work
+    except asyncio.CancelledError:
+        if reason is None:
+            raise  # cancelled from outside (the server giving up): not ours to absorb
+        task.uncancel()
+        return reason, None
+    finally:
+        unsubscribe()
+        watcher.cancel()
+    if reason is not None:  # the work absorbed the cancellation and returned anyway
+        task.uncancel()
+        return reason, None
+    return None, result
 
 
 class GenerationResponse(Response):
@@ -92,7 +115,7 @@ class GenerationResponse(Response):
         renderer: Renderer,
         *,
         stream: bool,
-        shutdown: asyncio.Event,
+        shutdown: ShutdownSignal,
     ) -> None:
         self.generation = generation
         self.renderer = renderer

@@ -15,6 +15,7 @@ from ..protocol.errors import ErrorResponse
 from ..protocol.responses import CreateResponseRequest
 from ..render.responses import ResponsesRenderer
 from ..store import ResponseStore, StoredResponse
+from .direct import direct
 from .json import json_response
 from .openapi import completion_route_docs
 from .parsing import parse_body
@@ -40,6 +41,7 @@ async def _stored(request: Request, response_id: str) -> StoredResponse:
 
 
 @router.post("/v1/responses", **completion_route_docs(CreateResponseRequest))
+@direct
 async def create_response(request: Request) -> Response:
     req = await parse_body(request, CreateResponseRequest)
     generation, record = await request.app.state.responses.create(req, _owner(request))

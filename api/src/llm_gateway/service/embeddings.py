@@ -51,7 +51,9 @@ class EmbeddingsService:
             raise InvalidRequest(
                 f"The model '{req.model}' does not support 'dimensions'.", param="dimensions"
             )
-        request = EmbeddingRequest(inputs=self._inputs(req), dimensions=req.dimensions)
+        request = EmbeddingRequest(
+            inputs=self._inputs(req), dimensions=req.dimensions, model=req.model
+        )
         slots = served.embedding_slots
         wait = await slots.acquire()
         try:

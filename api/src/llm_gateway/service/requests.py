@@ -118,20 +118,26 @@ class GenerationService:
         elif req.tool_choice is not None:
             tool_choice = req.tool_choice
         response_format = req.response_format.type if req.response_format else "text"
-        schema = None
-        if req.response_format and req.response_format.json_schema:
-            schema = req.response_format.json_schema.schema_ or {}
+        json_schema = req.response_format.json_schema if req.response_format else None
         base = GenerationRequest(
             messages=tuple(_message(m) for m in req.messages),
             max_tokens=self.limits.completion_tokens(req.token_limit, explicit=True),
             logprobs=(req.top_logprobs or 0) if req.logprobs else None,
             response_format=response_format,
-            json_schema=schema,
+            json_schema=(json_schema.schema_ or {}) if json_schema else None,
+            json_schema_name=json_schema.name if json_schema else None,
+            json_schema_strict=json_schema.strict if json_schema else None,
             tools=tuple(
-                ToolSpec(t.function.name, t.function.description, t.function.parameters)
+                ToolSpec(
+                    t.function.name,
+                    t.function.description,
+                    t.function.parameters,
+                    t.function.strict,
+                )
                 for t in req.tools or ()
             ),
             tool_choice=tool_choice,
+            model=req.model,
             **_sampling(req),
         )
         n = req.n or 1
@@ -157,6 +163,7 @@ class GenerationService:
                 max_tokens=max_tokens,
                 logprobs=req.logprobs,
                 choice_index=i,
+                model=req.model,
                 **sampling,
             )
             for prompt in req.prompts

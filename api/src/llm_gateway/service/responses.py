@@ -207,6 +207,7 @@ class ResponsesService:
             history = previous.conversation
         input_items = await self._resolve(items, owner)
         request = GenerationRequest(
+            model=req.model,
             messages=to_messages([*history, *input_items], req.instructions),
             max_tokens=limits.completion_tokens(req.max_output_tokens, explicit=True),
             temperature=req.temperature,
@@ -223,6 +224,10 @@ class ResponsesService:
         }
         if req.truncation == "auto":
             ignored.add("truncation")
+        if req.text and req.text.verbosity is not None:
+            ignored.add("text.verbosity")
+        if set(req.include or ()) - {"message.output_text.logprobs"}:
+            ignored.add("include")  # only the logprobs of output text can be included
         generation = self.generations.generation(served, [request], ignored)
         record = ResponseRecord(
             new_id("resp"), owner, self.store, bool(req.store), input_items, history

@@ -1,0 +1,202 @@
+"""`OpenAIBackend`: any OpenAI-compatible server (vLLM, llama.cpp's server, Ollama, LiteLLM,
+OpenAI itself, another llm-gateway) as the model. Requests are always streamed from the
+upstream and passed on as `Delta`s as they arrive, so this server's renderers, ids, headers,
+limits and error rules hold; usage comes from the upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import orjson
+
+from ...errors import InvalidRequest
+from ..base import Backend
+from ..types import (
+    Delta,
+    EmbeddingRequest,
+    Embeddings,
+    GenerationRequest,
+)
+from . import upstream_errors, wire
+from .chunks import CallChunks
+from .client import create_client
+from .pool import UpstreamPool
+from .settings import UpstreamSettings
+from .sse import EventTooLong, sse_data
+
+DRAIN_TIMEOUT = 1.0  # seconds; the body's end normally follows `[DONE]` at once
+
+
+class OpenAIBackend(Backend[UpstreamSettings]):
+    name = "openai"
+    settings_class = UpstreamSettings
+    supported_params = frozenset(
+        {
+            "temperature",
+            "top_p",
+            "seed",
+            "presence_penalty",
+            "frequency_penalty",
+            "logit_bias",
+            "logprobs",
+            "top_logprobs",
+            "response_format",
+            "tools",
+            "tool_choice",
+        }
+    )
+    default_concurrency = 256  # the upstream does the work (and batches it)
+    supports_embeddings = True
+    supports_dimensions = True
+
+    def __init__(self, settings: UpstreamSettings) -> None:
+        super().__init__(settings)
+        self._client: httpx.AsyncClient | None = None
+        self._pool: UpstreamPool | None = None
+
+    async def load(self) -> None:
+        """Nothing is asked of the upstreams here: they may start after this server."""
+        self._pool = UpstreamPool(
+            self.settings.upstream_base_url,
+            cooldown=self.settings.upstream_cooldown,
+            metrics=self.upstream_metrics,
+        )
+        self._client = create_client(self.settings, max_keepalive=self.default_concurrency)
+        self.ready = True
+
+    async def close(self) -> None:
+        self.ready = False
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _connection(self) -> tuple[httpx.AsyncClient, UpstreamPool]:
+        if self._client is None or self._pool is None:
+            raise RuntimeError("the openai backend is not loaded")
+        return self._client, self._pool
+
+    def _model(self, requested: str | None) -> str:
+        model = self.settings.upstream_model or requested
+        if not model:
+            raise InvalidRequest("No model to ask the upstream for.", param="model")
+        return model
+
+    # --- generation -----------------------------------------------------------------------
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        async with aclosing(self.stream_choices([request])) as choices:
+            async for _, delta in choices:
+                yield delta
+
+    async def stream_choices(
+        self, requests: Sequence[GenerationRequest]
+    ) -> AsyncGenerator[tuple[int, Delta], None]:
+        """The `n` choices of each prompt in one upstream call (`n` forwarded) unless
+        UPSTREAM_FORWARD_N=false; prompts one after another. Choices an upstream leaves out
+        (one that ignores `n`) are asked for by one more call each."""
+        starts = [i for i, r in enumerate(requests) if i == 0 or r.choice_index == 0]
+        for start, end in zip(starts, [*starts[1:], len(requests)], strict=True):
+            group = requests[start:end]
+            produced: set[int] = set()
+            if self.settings.upstream_forward_n:
+                async with aclosing(self._call(group[0], len(group))) as deltas:
+                    async for index, delta in deltas:
+                        produced.add(index)
+                        yield start + index, delta
+            for index in range(len(group)):
+                if index not in produced:
+                    async with aclosing(self._call(_alone(group[index]), 1)) as deltas:
+                        async for _, delta in deltas:
+                            yield start + index, delta
+
+    async def _call(
+        self, request: GenerationRequest, n: int
+    ) -> AsyncGenerator[tuple[int, Delta], None]:
+        """One streamed upstream call for `n` choices of `request`: their deltas as they come,
+        each choice's finish held back until the stream's end, where the usage arrives."""
+        client, pool = self._connection()
+        chat = request.messages is not None
+        model = self._model(request.model)
+        if chat:
+            path, body = "/chat/completions", wire.chat_body(request, model, n)
+        else:
+            path, body = "/completions", wire.completion_body(request, model, n)
+        async with pool.post(client, path, body) as (upstream, response):
+            content_type = response.headers.get("content-type", "")
+            if not content_type.startswith("text/event-stream"):
+                raise upstream_errors.bad_response(
+                    upstream.label, f"content-type {content_type!r} instead of an event stream"
+                )
+            call = CallChunks(upstream.label, n, chat)
+            async with aclosing(sse_data(response.aiter_bytes())) as events:
+                done = False
+                try:
+                    async for data in events:
+                        if data == b"[DONE]":
+                            done = True
+                            break
+                        for index, delta in call.feed(data):
+                            yield index, delta
+                except EventTooLong as exc:
+                    raise upstream_errors.bad_response(upstream.label, str(exc)) from None
+                for index, delta in call.finishes(done):
+                    yield index, delta
+                if done:
+                    await _drain(events)
+
+    # --- embeddings -----------------------------------------------------------------------
+
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        client, pool = self._connection()
+        body: dict[str, Any] = {
+            "model": self._model(request.model),
+            "input": [list(i) if isinstance(i, tuple) else i for i in request.inputs],
+            "encoding_format": "float",
+        }
+        if request.dimensions is not None:
+            body["dimensions"] = request.dimensions
+        async with pool.post(client, "/embeddings", body) as (upstream, response):
+            payload = await response.aread()
+            try:
+                return _embeddings(orjson.loads(payload), len(request.inputs))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise upstream_errors.bad_response(
+                    upstream.label, "not an embedding list"
+                ) from None
+
+
+async def _drain(events: AsyncIterator[bytes]) -> None:
+    """Read what follows `[DONE]` (the end of the body), so that the connection goes back to
+    the pool instead of being closed; an upstream that holds it open after `[DONE]` loses it."""
+    with contextlib.suppress(TimeoutError, httpx.RequestError, EventTooLong):
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            async for _ in events:
+                pass
+
+
+def _alone(request: GenerationRequest) -> GenerationRequest:
+    """A choice asked for by a call of its own: a seed varies by choice, as `n` would."""
+    if request.seed is None or not request.choice_index:
+        return request
+    return replace(request, seed=request.seed + request.choice_index)
+
+
+def _embeddings(body: Any, count: int) -> Embeddings:
+    """An `/embeddings` answer: float vectors, one per input, put back in input order."""
+    data = sorted(body["data"], key=lambda item: item["index"])
+    if [item["index"] for item in data] != list(range(count)):
+        raise ValueError("not one vector per input")
+    vectors = []
+    for item in data:
+        vector = item["embedding"]
+        if not isinstance(vector, list) or not all(isinstance(x, float | int) for x in vector):
+            raise ValueError("not a list of numbers")
+        vectors.append(vector)
+    tokens = (body.get("usage") or {}).get("prompt_tokens")
+    return Embeddings(vectors=vectors, prompt_tokens=tokens if isinstance(tokens, int) else 0)
