@@ -14,6 +14,7 @@ DURATION ?= 30s
 
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
 .PHONY: node-install test-frontend
+.PHONY: swarm-up swarm-down swarm-push test-swarm
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -36,10 +37,10 @@ serve: install model ## run the api natively under gunicorn (port 8001; PORT, WO
 	exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
 test: install model node-install ## run the whole test suite (sets up what it needs; no Docker)
-	$(BIN)/pytest -q api/tests -m "not stack"
+	$(BIN)/pytest -q api/tests -m "not stack and not swarm"
 
-test-fast: install ## every in-process test: none marked server, model, proxy, stack, browser or node
-	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not browser and not node"
+test-fast: install ## every in-process test: none marked server, model, proxy, stack, swarm, browser or node
+	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node"
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check api examples/python
@@ -70,6 +71,20 @@ loadtest: ## run locust against the proxy (USERS=10 SPAWN_RATE=5 DURATION=30s); 
 
 test-stack: install ## end-to-end tests of the Compose stack (builds images; needs Docker)
 	$(BIN)/pytest -q api/tests/stack -m stack -p no:cacheprovider
+
+# --- Docker Swarm: the same stack on one or many machines (deploy/swarm.yml) ---
+swarm-up: ## deploy the stack on Docker Swarm (a one-node swarm is created if none), wait until healthy; says open or keyed
+	scripts/swarm-up.sh
+
+swarm-down: ## remove the Swarm stack and its secrets; leave the swarm if swarm-up created it (SWARM_VOLUMES=rm: volumes too)
+	scripts/swarm-down.sh
+
+swarm-push: ## build and push the api and proxy images (API_IMAGE, PROXY_IMAGE: registry names) for other nodes
+	docker compose -f docker-compose.yml -f deploy/swarm.yml build api proxy
+	docker compose -f docker-compose.yml -f deploy/swarm.yml push api proxy
+
+test-swarm: install ## end-to-end tests of the stack on a one-node Docker Swarm (needs Docker; leaves no swarm it created)
+	$(BIN)/pytest -q api/tests/swarm -m swarm -p no:cacheprovider
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh

@@ -23,6 +23,8 @@ PROCESS_FIXTURES = {
     "slow_api": ("server",),
     "proxy": ("server", "proxy"),
     "stack": ("stack",),
+    "swarm": ("swarm",),
+    "mock_swarm": ("swarm",),
     # The frontend tests' own servers (browser/, examples/).
     "open_api": ("server",),
     "keyed_api": ("server",),

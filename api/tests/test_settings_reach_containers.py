@@ -1,5 +1,6 @@
 """Every setting documented in `.env` reaches the process that reads it, with the shell's value
-winning over `.env`, natively and in the Compose stack. (`API_KEYS=sk-... make up` once
+winning over `.env`, natively, in the Compose stack and in the Swarm stack (rendered from the
+same compose file, so its `environment:` stays the one list). (`API_KEYS=sk-... make up` once
 started an open stack: the api container read `.env` only.)"""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .helpers import REPO_ROOT
 
 DOTENV = REPO_ROOT / ".env"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+SWARM_FILE = REPO_ROOT / "deploy/swarm.yml"
 README = REPO_ROOT / "README.md"
 # The container sets these itself (listen on every address, the model baked into the image,
 # the stack's Redis; CONTAINER_* override the last two); their `.env` values are for
@@ -29,6 +31,14 @@ README = REPO_ROOT / "README.md"
 CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH", "RESPONSE_STORE"}
 # Set for the api by the compose file, read by the server but not a documented setting.
 INTERNAL = {"PROMETHEUS_MULTIPROC_DIR"}
+# In Swarm, the keys and the metrics token are Docker secrets: these are all the swarm
+# override may set for the api (the values themselves never enter the environment).
+SWARM_SECRETS = {
+    "API_KEYS": "",
+    "API_KEYS_FILE": "/run/secrets/api_keys",
+    "METRICS_TOKEN": "",
+    "METRICS_TOKEN_FILE": "/run/secrets/metrics_token",
+}
 
 
 def dotenv() -> dict[str, str]:
@@ -64,8 +74,31 @@ def environment(service: str) -> dict[str, str | None]:
 
 
 def interpolated() -> set[str]:
-    """Names the compose file interpolates (`${NAME}`, `${NAME:-default}`)."""
-    return set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+    """Names the compose files interpolate (`${NAME}`, `${NAME:-default}`)."""
+    text = COMPOSE_FILE.read_text() + SWARM_FILE.read_text()
+    return set(re.findall(r"\$\{([A-Z0-9_]+)", text))
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Reads Compose's merge tags (`!reset`, `!override`) as plain values."""
+
+
+for _tag in ("!reset", "!override"):
+    _ComposeLoader.add_constructor(
+        _tag,
+        lambda loader, node: (
+            loader.construct_sequence(node)
+            if isinstance(node, yaml.SequenceNode)
+            else loader.construct_mapping(node)
+            if isinstance(node, yaml.MappingNode)
+            else loader.construct_scalar(node)
+        ),
+    )
+
+
+def swarm_override() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.load(SWARM_FILE.read_text(), Loader=_ComposeLoader)
+    return document
 
 
 def test_every_api_setting_is_documented_in_dotenv() -> None:
@@ -99,6 +132,15 @@ def test_every_dotenv_setting_reaches_the_container_that_reads_it() -> None:
 def test_the_api_environment_names_only_real_settings() -> None:
     unknown = set(environment("api")) - api_setting_names() - INTERNAL
     assert not unknown, f"not settings of the api (a typo?): {sorted(unknown)}"
+
+
+def test_the_swarm_override_adds_no_setting_of_its_own() -> None:
+    """deploy/swarm.yml only turns the keys and the metrics token into Docker secrets; every
+    other setting reaches the swarm's api from docker-compose.yml's list."""
+    api = swarm_override()["services"]["api"]
+    entries = dict(str(e).partition("=")[::2] for e in api["environment"])
+    assert entries == SWARM_SECRETS
+    assert set(api["secrets"]) == {"api_keys", "metrics_token"}
 
 
 def test_the_readme_documents_only_settings_that_exist() -> None:
@@ -158,6 +200,61 @@ def test_compose_gives_the_shell_precedence_over_dotenv() -> None:
     assert shell["api"]["environment"]["API_KEYS"] == "from-shell-API_KEYS"
     assert shell["proxy"]["environment"]["SITE_ADDRESS"] == "from-shell-SITE_ADDRESS"
     assert shell["api"]["environment"]["SITE_ADDRESS"] == "from-shell-SITE_ADDRESS"
+
+
+def _swarm_stack(env: dict[str, str]) -> dict[str, Any]:
+    """What `make swarm-up` hands `docker stack deploy`."""
+    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}}
+    result = subprocess.run(
+        ["python3", "scripts/swarm_stack.py", "--profile", "monitoring"],
+        cwd=REPO_ROOT,
+        env={**base, "COMPOSE_PROJECT_NAME": "settings-test", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.mark.usefixtures("compose_cli")
+def test_the_swarm_stack_gets_every_setting_and_no_secret_in_its_environment() -> None:
+    names = [n for n, v in environment("api").items() if v is None]
+    sentinels = {n: f"from-shell-{n}" for n in names}
+    shell = _swarm_stack(sentinels)["services"]
+    plain = _swarm_stack({})["services"]
+    values = dotenv()
+    for name in names:
+        if name in SWARM_SECRETS:
+            # A key from the shell goes into the secret (scripts/swarm-up.sh), never here.
+            assert shell["api"]["environment"][name] == SWARM_SECRETS[name], name
+        else:
+            assert shell["api"]["environment"][name] == sentinels[name], name
+            if name in values:
+                assert plain["api"]["environment"][name] == values[name], name
+    assert "from-shell-API_KEYS" not in json.dumps(shell)
+    assert shell["proxy"]["environment"]["API_HOST"] == "tasks.api"
+    assert shell["api"]["deploy"]["endpoint_mode"] == "dnsrr"
+
+
+@pytest.mark.usefixtures("compose_cli")
+def test_the_swarm_stack_file_is_accepted_by_docker_stack(tmp_path: Path) -> None:
+    """The stack loader is stricter than Compose's (types, no `name`, no `profiles`)."""
+    stack = tmp_path / "stack.json"
+    stack.write_text(json.dumps(_swarm_stack({})))
+    result = subprocess.run(
+        ["docker", "stack", "config", "-c", str(stack)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if "is not a docker command" in result.stderr:
+        pytest.skip("this docker CLI has no `stack` command")
+    assert result.returncode == 0, result.stderr
+    assert "tasks.api" in result.stdout
 
 
 def test_native_settings_give_the_shell_precedence(monkeypatch: pytest.MonkeyPatch) -> None:

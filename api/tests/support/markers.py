@@ -18,6 +18,7 @@ MARKERS = {
     "model": "loads the real default model",
     "proxy": "starts Caddy",
     "stack": "starts the Docker Compose stack",
+    "swarm": "deploys the stack on Docker Swarm",
 }
 
 # The test being run now, set by the root conftest around each test (fixtures included).
