@@ -101,18 +101,21 @@ class Vocab:
 
 @dataclass(frozen=True, slots=True)
 class ContextParams:
-    """How a `Context` is built: `n_ctx` KV cells shared by up to `n_seq_max` sequences."""
+    """How a `Context` is built: `n_ctx` KV cells for up to `n_seq_max` sequences."""
 
     n_ctx: int
     n_seq_max: int
     n_batch: int
     n_threads: int
     flash_attn: bool = True
-    """On the CPU, flash attention skips the cells a sequence cannot see, so one unified KV
-    cache costs each sequence only its own cells."""
-    kv_unified: bool = True
-    """One pool of cells for every sequence: a cell can belong to several sequences (a
-    prompt shared by `n` choices is stored once), and a batch can mix any sequences."""
+    """Attention computed row by row: a sequence's logits do not depend on how many rows
+    share its batch (without it, the K·Q products take a different CPU kernel for one row
+    than for several, which rounds differently)."""
+    kv_unified: bool = False
+    """False: each sequence id has its own n_ctx / n_seq_max cells (a KV stream), kept in
+    position order, so that its attention sums in the same order whatever ran before or
+    beside it. A unified pool interleaves the cells of all sequences and, with flash
+    attention, the order (and so the rounding) depends on that history."""
 
 
 class Context:
@@ -156,10 +159,11 @@ class Context:
         llama.cpp cannot cut the sequence there (then drop it whole)."""
         return bool(llama_cpp.llama_memory_seq_rm(self._memory, seq, start, end))
 
-    def share(self, source: int, target: int, start: int, end: int) -> None:
-        """Let `target` see `source`'s cells at positions [start, end). In a unified cache the
-        cells are shared, not copied."""
-        llama_cpp.llama_memory_seq_cp(self._memory, source, target, start, end)
+    def share(self, source: int, target: int) -> None:
+        """Give `target` everything `source` holds (trim it with `forget`). Across KV streams
+        llama.cpp copies the whole stream's buffer at the next `decode()`; in a unified cache
+        the cells are shared, not copied."""
+        llama_cpp.llama_memory_seq_cp(self._memory, source, target, -1, -1)
 
     def last_position(self, seq: int) -> int:
         """The highest position the sequence has in the memory (-1: none)."""

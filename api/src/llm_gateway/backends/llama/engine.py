@@ -6,11 +6,14 @@ sequence, then chunks of the prompts being evaluated (at most N_BATCH tokens in 
 long prompt delays the running streams by one chunk per step, never by the whole prompt).
 After the step each sequence samples from its own row of logits with its own sampler chain.
 
+Each slot is a llama.cpp sequence id with a KV stream of its own (N_CTX cells), kept in
+position order: with flash attention a sequence's logits then do not depend on what else is
+in the batch or what ran in the slot before, so batching does not change answers.
+
 Sequences come in groups: the `n` choices of one prompt. The first choice admitted becomes
 the group's leader and evaluates the prompt in the free slot holding the longest prefix of
-it; the others wait as followers and, once the prompt is in, get the leader's cells
-(`llama_memory_seq_cp`: in the unified KV cache a cell can belong to several sequences, so
-nothing is evaluated or copied twice) and sample their first token from the same row.
+it; the others wait as followers and, once the prompt is in, get a copy of the leader's KV
+(`llama_memory_seq_cp`, no evaluation) and sample their first token from the leader's row.
 
 Requests join at the next step; more sequences than slots wait in a FIFO queue; a cancelled
 sequence (client gone, stop sequence matched) leaves at the next step and its slot is free
@@ -55,7 +58,7 @@ class EngineStats:
     prompt_tokens_cached: int = 0
     """Prompt tokens found in a free slot's cells (prefix cache)."""
     prompt_tokens_shared: int = 0
-    """Prompt tokens a choice got from another choice's cells instead of evaluating them."""
+    """Prompt tokens a choice copied from another choice's KV instead of evaluating them."""
     tokens_generated: int = 0
     largest_batch: int = 0
     most_sequences: int = 0
@@ -226,12 +229,13 @@ class Engine:
             slot.tokens = []
             sequence.slot = slot
             if source is not None:
-                # The prompt is in a sibling's cells: share all but the last token, whose
+                # The prompt is in a sibling's cells: copy all but the last token, whose
                 # logits are gone; evaluating that one token gives this choice its own.
                 assert source.slot is not None
                 shared = len(prompt) - 1
                 if shared:
-                    context.share(source.slot.seq_id, slot.seq_id, 0, shared)
+                    context.share(source.slot.seq_id, slot.seq_id)
+                    context.forget(slot.seq_id, shared, -1)
                 slot.tokens = prompt[:shared]
                 sequence.pending = prompt[shared:]
                 sequence.phase = Phase.PREFILLING
@@ -262,7 +266,7 @@ class Engine:
         assert leader.slot is not None and successor.slot is not None
         done = len(leader.slot.tokens)
         if done:
-            self._context.share(leader.slot.seq_id, successor.slot.seq_id, 0, done)
+            self._context.share(leader.slot.seq_id, successor.slot.seq_id)
             self.stats.prompt_tokens_shared += done
         successor.slot.tokens = leader.slot.tokens[:]
         successor.pending = leader.pending
@@ -278,26 +282,28 @@ class Engine:
     def _fill(self) -> list[tuple[Sequence, int, int | None]]:
         """The batch: every generating sequence's next token, then prompt chunks in
         admission order while room is left. Returns (sequence, tokens added, logits row)."""
-        batch = self._batch
-        batch.clear()
-        planned: list[tuple[Sequence, int, int | None]] = []
+        counts: dict[Sequence, int] = {}
         for sequence in self._active:
             if sequence.phase is Phase.GENERATING:
-                slot = sequence.slot
-                assert slot is not None
-                row = batch.add(sequence.pending, len(slot.tokens), slot.seq_id, True)
-                planned.append((sequence, 1, row))
+                counts[sequence] = 1
+        room = self._capacity - len(counts)
         for sequence in self._active:
-            room = self._capacity - batch.size
             if room <= 0:
                 break
             if sequence.phase is Phase.PREFILLING:
-                slot = sequence.slot
-                assert slot is not None
-                chunk = sequence.pending[:room]
-                last = len(chunk) == len(sequence.pending)
-                row = batch.add(chunk, len(slot.tokens), slot.seq_id, last)
-                planned.append((sequence, len(chunk), row if last else None))
+                counts[sequence] = min(room, len(sequence.pending))
+                room -= counts[sequence]
+        # llama.cpp evaluates a batch as one graph per run of consecutive sequence ids (each
+        # has its own KV stream): add the sequences in id order.
+        batch = self._batch
+        batch.clear()
+        planned: list[tuple[Sequence, int, int | None]] = []
+        for sequence in sorted(counts, key=_seq_id):
+            slot, count = sequence.slot, counts[sequence]
+            assert slot is not None
+            logits = sequence.phase is Phase.GENERATING or count == len(sequence.pending)
+            row = batch.add(sequence.pending[:count], len(slot.tokens), slot.seq_id, logits)
+            planned.append((sequence, count, row if logits else None))
         self.stats.largest_batch = max(self.stats.largest_batch, batch.size)
         return planned
 
@@ -322,7 +328,7 @@ class Engine:
     def _join(self, follower: Sequence, leader: Sequence, row: int) -> None:
         assert follower.slot is not None and leader.slot is not None
         size = len(leader.slot.tokens)
-        self._context.share(leader.slot.seq_id, follower.slot.seq_id, 0, size)
+        self._context.share(leader.slot.seq_id, follower.slot.seq_id)
         follower.slot.tokens = leader.slot.tokens[:]
         follower.leader = None
         follower.phase = Phase.GENERATING
@@ -362,7 +368,7 @@ class Engine:
             sequence.sampler.close()
             sequence.sampler = None
         if sequence.slot is not None:
-            self._slots.give_back(sequence.slot, self.stats.steps)
+            self._slots.give_back(sequence.slot)
             sequence.slot = None
         if sequence.phase is not Phase.WAITING:
             self._active.remove(sequence)
@@ -402,3 +408,8 @@ class Engine:
                 sequence.deliver(sequence.index, events)
             except RuntimeError:  # its event loop is gone: nobody is listening any more
                 sequence.cancelled = True
+
+
+def _seq_id(sequence: Sequence) -> int:
+    assert sequence.slot is not None
+    return sequence.slot.seq_id

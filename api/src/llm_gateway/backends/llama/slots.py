@@ -11,7 +11,6 @@ class Slot:
     seq_id: int
     tokens: list[int] = field(default_factory=list)
     """The tokens whose KV this sequence id holds, at positions 0, 1, ..."""
-    last_used: int = 0
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
@@ -43,24 +42,24 @@ class SlotPool:
 
     def take_best(self, prompt: list[int]) -> tuple[Slot, int]:
         """The free slot whose cached tokens share the longest prefix with `prompt` (the
-        least recently used on a tie), and how many tokens of the prompt it already holds
+        lowest sequence id on a tie), and how many tokens of the prompt it already holds
         (never all of them: the last prompt token is evaluated again for its logits)."""
         best, best_common = self._free[0], -1
         for slot in self._free:
             common = common_prefix(slot.tokens, prompt) if slot.tokens else 0
-            if common > best_common or (common == best_common and slot.last_used < best.last_used):
+            if common > best_common or (common == best_common and slot.seq_id < best.seq_id):
                 best, best_common = slot, common
         self._free.remove(best)
         return best, min(best_common, len(prompt) - 1)
 
     def take_spare(self) -> Slot:
-        """A free slot whose cache is worth the least: the least recently used."""
-        spare = min(self._free, key=lambda s: s.last_used)
+        """The free slot with the lowest sequence id: llama.cpp evaluates a run of
+        consecutive ids as one graph, so busy ids are kept together."""
+        spare = min(self._free, key=lambda s: s.seq_id)
         self._free.remove(spare)
         return spare
 
-    def give_back(self, slot: Slot, now: int) -> None:
-        slot.last_used = now
+    def give_back(self, slot: Slot) -> None:
         self._free.append(slot)
 
     def reset(self) -> None:
