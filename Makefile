@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 COMPOSE ?= docker compose
 USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
+.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -41,13 +43,13 @@ test-fast: install ## only the in-process tests (no server processes, no model)
 	$(BIN)/pytest -q api/tests -m "not model and not stack" -k "not server" --ignore=api/tests/proxy
 
 lint: install ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check api
-	$(BIN)/ruff format --check api
+	$(BIN)/ruff check api bench
+	$(BIN)/ruff format --check api bench
 	cd api && ../$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix api
-	$(BIN)/ruff format api
+	$(BIN)/ruff check --fix api bench
+	$(BIN)/ruff format api bench
 
 up: ## build, check the settings, start the stack (api + Caddy), wait until healthy; says open or keyed
 	scripts/up.sh
@@ -72,3 +74,12 @@ test-stack: install ## end-to-end tests of the Compose stack (builds images; nee
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~10 min (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
+	$$(command -v flock >/dev/null && echo flock /tmp/bench.lock) $(BIN)/python bench/run.py
