@@ -60,6 +60,8 @@ class EngineStats:
     prompt_tokens_shared: int = 0
     """Prompt tokens a choice copied from another choice's KV instead of evaluating them."""
     tokens_generated: int = 0
+    promotions: int = 0
+    """Leaders cancelled mid-prompt whose follower took the evaluated part over."""
     largest_batch: int = 0
     most_sequences: int = 0
 
@@ -264,6 +266,7 @@ class Engine:
         prompt already evaluated (shared, not redone)."""
         successor, *rest = leader.followers
         assert leader.slot is not None and successor.slot is not None
+        self.stats.promotions += 1
         done = len(leader.slot.tokens)
         if done:
             self._context.share(leader.slot.seq_id, successor.slot.seq_id)
