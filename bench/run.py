@@ -15,6 +15,8 @@ Writes bench/results/<timestamp>.md and .json. Environment (or flags):
   BENCH_LEVELS=1,2,4,8,16                concurrent streams
   BENCH_MAX_TOKENS=128                   tokens per stream
   BENCH_SECTIONS=model,overhead,memory
+  BENCH_BASELINES=before,llama_cpp.server,llama-server   which baselines to run
+  BENCH_GATEWAY_ENV=N_BATCH=128,...      more settings for the gateway's llama servers
   BENCH_BUDGET=1800                      seconds; sections left when it runs out are skipped
   BENCH_QUIET_WAIT=0                     seconds to wait for the 1-minute load to drop below
                                          BENCH_QUIET_LOAD (0.5) before starting
@@ -109,6 +111,7 @@ class Bench:
                 "n_batch": self.n_batch,
                 "default_layout": str(self.default),
                 "layouts": args.layouts,
+                "gateway_env": args.gateway_env,
             },
             "load": [],
             "skipped": [],
@@ -217,6 +220,7 @@ class Bench:
             "N_BATCH": str(self.n_batch),
             "N_THREADS": str(layout.threads),
             "N_PARALLEL": str(layout.parallel),
+            **self.args.gateway_env,
         }
         server = servers.gateway(
             name,
@@ -234,9 +238,10 @@ class Bench:
         self.results["model"] = section
         self.eog = eog_tokens(self.model)
         section["banned_tokens"] = self.eog
-        layouts = [self.default, Layout.parse(BEFORE)] + [
-            Layout.parse(x) for x in self.args.layouts if Layout.parse(x) != self.default
-        ]
+        baselines = self.args.baselines
+        layouts = [self.default]
+        layouts += [Layout.parse(BEFORE)] if "before" in baselines else []
+        layouts += [Layout.parse(x) for x in self.args.layouts]
         layouts = list(dict.fromkeys(layouts))
         for threads in sorted({x.threads for x in layouts}):
             self.note_load(f"in-process {threads} threads")
@@ -259,7 +264,7 @@ class Bench:
                 section["servers"][name] = entry
         total_threads = self.default.workers * self.default.threads
         total_parallel = self.default.workers * self.default.parallel
-        if self.time_left("llama_cpp.server"):
+        if "llama_cpp.server" in baselines and self.time_left("llama_cpp.server"):
             server = servers.llama_cpp_server(
                 "llama_cpp.server",
                 self.logs,
@@ -273,7 +278,7 @@ class Bench:
                 entry = self.run_levels(server)
                 entry["role"] = "baseline"
                 section["servers"]["llama_cpp.server"] = entry
-        binary = self.args.llama_server
+        binary = self.args.llama_server if "llama-server" in baselines else ""
         if binary and self.time_left("llama-server"):
             server = servers.llama_server(
                 "llama-server",
@@ -294,7 +299,7 @@ class Bench:
                 entry = self.run_levels(server)
                 entry["role"] = "baseline"
                 section["servers"]["llama-server"] = entry
-        elif not binary:
+        elif not self.args.llama_server:
             self.results["skipped"].append("llama-server: LLAMA_SERVER not given")
 
     # --- gateway overhead -------------------------------------------------------------------
@@ -507,6 +512,10 @@ def main() -> None:
     parser.add_argument("--levels", default=env("BENCH_LEVELS", "1,2,4,8,16"))
     parser.add_argument("--max-tokens", type=int, default=int(env("BENCH_MAX_TOKENS", "128")))
     parser.add_argument("--sections", default=env("BENCH_SECTIONS", "model,overhead,memory"))
+    parser.add_argument(
+        "--baselines", default=env("BENCH_BASELINES", "before,llama_cpp.server,llama-server")
+    )
+    parser.add_argument("--gateway-env", default=env("BENCH_GATEWAY_ENV", ""))
     parser.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET", "1800")))
     parser.add_argument(
         "--overhead-seconds",
@@ -519,6 +528,8 @@ def main() -> None:
     args.layouts = [x for x in args.layouts.split(",") if x.strip()]
     args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
     args.sections = {x.strip() for x in args.sections.split(",") if x.strip()}
+    args.baselines = {x.strip() for x in args.baselines.split(",") if x.strip()}
+    args.gateway_env = dict(x.split("=", 1) for x in args.gateway_env.split(",") if "=" in x)
     if args.llama_server and not os.access(args.llama_server, os.X_OK):
         parser.error(f"LLAMA_SERVER={args.llama_server} is not an executable file")
     Bench(args).run()

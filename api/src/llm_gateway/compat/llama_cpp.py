@@ -26,6 +26,7 @@ require("llama-cpp-python", llama_cpp.__version__, (0, 3, 16), (0, 4, 0))
 __all__ = [
     "JSON_GBNF",
     "Batch",
+    "Candidates",
     "Context",
     "ContextParams",
     "Llama",
@@ -228,6 +229,45 @@ class Batch:
             self.capacity = 0
 
 
+_TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+
+
+class Candidates:
+    """One reusable `llama_token_data_array` over the whole vocabulary, for a thread that
+    samples many rows. `llama_sampler_sample` builds (and allocates) a fresh one per call,
+    which costs more than the sampling itself; this fills a fixed buffer from the logits."""
+
+    def __init__(self, n_vocab: int) -> None:
+        self._data = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+        self._ids = np.arange(n_vocab, dtype=np.intc)
+        self.array = llama_cpp.llama_token_data_array(
+            data=self._data.ctypes.data_as(llama_cpp.llama_token_data_p),
+            size=n_vocab,
+            selected=-1,
+            sorted=False,
+        )
+        self._pointer = ctypes.pointer(self.array)
+        self._n_vocab = n_vocab
+
+    def load(self, logits: np.ndarray[Any, Any]) -> Any:
+        """Fill with one row of logits; the pointer llama_sampler_apply takes."""
+        data = self._data
+        data["id"] = self._ids
+        data["logit"] = logits
+        data["p"] = 0.0
+        array = self.array
+        array.size = self._n_vocab
+        array.selected = -1
+        array.sorted = False
+        return self._pointer
+
+    def selected(self) -> int:
+        index = int(self.array.selected)
+        if not 0 <= index < int(self.array.size):
+            raise RuntimeError("the sampler chain selected no token")
+        return int(self._data["id"][index])
+
+
 class Sampler:
     """A llama.cpp sampler chain built from the C API. Not thread-safe; `close()` frees it."""
 
@@ -271,9 +311,13 @@ class Sampler:
     def add_distribution(self, seed: int) -> None:
         self._add(llama_cpp.llama_sampler_init_dist(seed))
 
-    def sample(self, context: Context, row: int) -> int:
-        """Pick the next token from the logits of a batch row (and accept it)."""
-        return int(llama_cpp.llama_sampler_sample(self._chain, context.handle, row))
+    def sample(self, context: Context, row: int, candidates: Candidates) -> int:
+        """Pick the next token from the logits of a batch row (and accept it): what
+        `llama_sampler_sample` does, on a reused candidates buffer."""
+        llama_cpp.llama_sampler_apply(self._chain, candidates.load(context.logits(row)))
+        token = candidates.selected()
+        llama_cpp.llama_sampler_accept(self._chain, token)
+        return token
 
     def close(self) -> None:
         if self._chain is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from ...compat.llama_cpp import Batch, Context, ContextParams, Llama, Vocab
+from ...compat.llama_cpp import Batch, Candidates, Context, ContextParams, Llama, Vocab
 from .sampling import sampler_for, token_logprob
 from .sequences import (
     Deliver,
@@ -99,6 +99,7 @@ class Engine:
             ),
         )
         self._batch = Batch(self._capacity)
+        self._candidates = Candidates(vocab.size)
         self._slots = SlotPool(n_parallel)
         self._queue: deque[Group] = deque()  # groups with members waiting for a slot
         self._active: list[Sequence] = []  # sequences holding a slot, in admission order
@@ -343,7 +344,7 @@ class Engine:
             return  # leaves at the next step
         assert sequence.sampler is not None
         vocab, job = self._vocab, sequence.job
-        token = sequence.sampler.sample(self._context, row)
+        token = sequence.sampler.sample(self._context, row, self._candidates)
         if vocab.is_end(token):
             self._finish(sequence, "stop")
             return
