@@ -56,11 +56,13 @@ def model_tables(model: dict[str, Any], s: dict[str, Any]) -> list[str]:
         "Streams start together and each sends 4 (1 stream), 3 (2) or 2 (4+) requests back "
         "to back. Times in ms; tok/s is output tokens of all streams over the wall time. "
         '"all started": in the first round, streams that got their first token before any '
-        "stream ended.",
+        'stream ended. "other CPU": the share of the machine (all cores) that processes other '
+        "than the server and the load generator used meanwhile: above a few % the figures of "
+        "that row are disturbed.",
         "",
         "| server | streams | tok/s | TTFT p50 | TTFT p99 | TPOT p50 | TPOT p99 | ITL p99 | "
-        "E2E p50 | errors | all started |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "E2E p50 | errors | all started | other CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in model["servers"].items():
         label = f"{name} ({entry['details'].get('description', '')})"
@@ -71,7 +73,8 @@ def model_tables(model: dict[str, Any], s: dict[str, Any]) -> list[str]:
                 f"| {fmt(level['tpot_ms']['p50'], 1)} "
                 f"| {fmt(level['tpot_ms']['p99'], 1)} | {fmt(level['itl_ms']['p99'], 1)} "
                 f"| {fmt(level['e2e_ms']['p50'])} | {level['errors']} "
-                f"| {level['first_round_started_before_any_ended']}/{level['first_round']} |"
+                f"| {level['first_round_started_before_any_ended']}/{level['first_round']} "
+                f"| {fmt(level.get('other_cpu_pct'))}% |"
             )
             label = ""
     out += [

@@ -197,8 +197,10 @@ class Bench:
                 break
             rounds = 4 if concurrency == 1 else 3 if concurrency == 2 else 2
             self.note_load(f"{server.name} c={concurrency}")
-            with sampling_rss(server.workers()) as peaks:
-                levels[str(concurrency)] = self.streams(server, concurrency, rounds)
+            with sampling_rss(server.workers()) as peaks, other_cpu(server) as cpu:
+                level = levels[str(concurrency)] = self.streams(server, concurrency, rounds)
+            others = cpu["busy"] - cpu["ours"] - level["loadgen_cpu_s"]
+            level["other_cpu_pct"] = max(0.0, 100 * others / cpu["total"])
             if sample_memory:
                 memory.setdefault("peak_mb", {})[str(concurrency)] = {
                     str(p): mb for p, mb in peaks.items()
@@ -433,6 +435,19 @@ def sampling_rss(pids: list[int], every: float = 0.25) -> Iterator[dict[int, flo
     finally:
         stop.set()
         thread.join()
+
+
+@contextlib.contextmanager
+def other_cpu(server: servers.Server) -> Iterator[dict[str, float]]:
+    """CPU seconds while the block ran: the whole machine's busy and total (all cores), and
+    the server's. Minus the load generator's own, what is left is everybody else's."""
+    out: dict[str, float] = {}
+    busy0, total0 = servers.machine_cpu()
+    ours0 = server.cpu()
+    yield out
+    busy1, total1 = servers.machine_cpu()
+    ours = server.cpu() - ours0
+    out["busy"], out["total"], out["ours"] = busy1 - busy0, total1 - total0, ours
 
 
 def eog_tokens(model: str) -> list[int]:

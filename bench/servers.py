@@ -39,6 +39,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, over all cores."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    total = sum(fields)
+    idle = fields[3] + fields[4]
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
 @dataclass
 class Server:
     name: str
@@ -56,6 +64,14 @@ class Server:
             if pids and "gunicorn" in self.details.get("kind", ""):  # type: ignore[operator]
                 return pids
         return [self.proc.pid]
+
+    def cpu(self) -> float:
+        """CPU seconds of the server and its workers so far (live processes only)."""
+        total = 0.0
+        for pid in {self.proc.pid, *self.workers()}:
+            with contextlib.suppress(OSError):
+                total += cpu_seconds(pid)
+        return total
 
     def stop(self) -> None:
         if self.proc.poll() is None:

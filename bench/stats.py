@@ -56,6 +56,7 @@ def summarize_streams(raw: dict[str, Any]) -> dict[str, Any]:
         "first_round": len(first_round),
         "first_round_started_before_any_ended": started_early,
         "loadgen_cpu_pct": 100 * raw["cpu"] / raw["wall"] if raw["wall"] else None,
+        "loadgen_cpu_s": raw["cpu"],
     }
 
 
