@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...compat.llama_cpp import Llama, Vocab, load_model
-from ...errors import ContextLengthExceeded, InvalidRequest
+from ...errors import ContextLengthExceeded, InvalidRequest, ServiceUnavailable
 from ..base import Backend
 from ..types import Delta, GenerationRequest
 from .constraints import OutputPlan, plan
-from .engine import Engine
+from .engine import Engine, EngineClosed
 from .prompts import ChatTemplate
 from .sequences import Event, Failed, Finished, Job, Token
 from .settings import LlamaSettings
@@ -192,7 +192,10 @@ class LlamaBackend(Backend[LlamaSettings]):
                 groups[-1].append((index, choice.job))
             else:
                 groups.append([(index, choice.job)])
-        ticket = engine.submit(groups, deliver)
+        try:
+            ticket = engine.submit(groups, deliver)
+        except EngineClosed:
+            raise ServiceUnavailable("The model is shutting down; retry shortly.") from None
         shapers = [Shaper(c.output, c.stop) for c in choices]
         prompt_tokens = [len(c.job.tokens) for c in choices]
         running = set(range(len(choices)))

@@ -29,7 +29,7 @@ class LlamaSettings(BackendSettings):
         256, ge=1, le=65_536, description="most tokens evaluated in one step (prompt chunks)"
     )
     n_parallel: int = Field(
-        4,
+        8,
         ge=1,
         le=MAX_PARALLEL,
         description="sequences one worker generates at once (llama.cpp server's -np); the KV "
