@@ -127,7 +127,7 @@ class Context:
         p = llama_cpp.llama_context_default_params()
         p.n_ctx = params.n_ctx
         p.n_batch = params.n_batch
-        p.n_ubatch = params.n_batch  # one graph per step
+        p.n_ubatch = params.n_batch  # llama.cpp splits a step only where KV streams need it
         p.n_seq_max = params.n_seq_max
         p.n_threads = params.n_threads
         p.n_threads_batch = params.n_threads
@@ -138,8 +138,6 @@ class Context:
         if not handle:
             raise RuntimeError(f"llama.cpp could not create a context with {params}")
         self.handle = handle
-        self.params = params
-        self.cells = int(llama_cpp.llama_n_ctx(handle))
         self._memory = llama_cpp.llama_get_memory(handle)
         self._n_vocab = vocab.size
 
@@ -165,10 +163,6 @@ class Context:
         llama.cpp copies the whole stream's buffer at the next `decode()`; in a unified cache
         the cells are shared, not copied."""
         llama_cpp.llama_memory_seq_cp(self._memory, source, target, -1, -1)
-
-    def last_position(self, seq: int) -> int:
-        """The highest position the sequence has in the memory (-1: none)."""
-        return int(llama_cpp.llama_memory_seq_pos_max(self._memory, seq))
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self._memory, True)
