@@ -157,10 +157,10 @@ async def test_cancelling_one_sequence_leaves_the_others_unchanged(backend: Llam
     )
     assert cut == 5
     assert (first.text, third.text) == (alone[0].text, alone[2].text)
-    # The cancelled one stopped within a step or two of being closed.
+    # The cancelled one stopped within a few steps of being closed.
     assert first.completion_tokens is not None and third.completion_tokens is not None
     spent = stats.tokens_generated - generated_before
-    assert spent <= first.completion_tokens + third.completion_tokens + 5 + 2
+    assert spent <= first.completion_tokens + third.completion_tokens + 5 + 10  # not 48
 
 
 async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBackend) -> None:
@@ -222,6 +222,16 @@ def end_tokens(backend: LlamaBackend, model_file: str) -> dict[int, float]:
     return banned
 
 
+async def queued(backend: LlamaBackend, count: int) -> None:
+    """Until the engine's queue holds `count` sequences."""
+    assert backend.engine is not None
+    for _ in range(10_000):
+        if backend.engine.waiting >= count:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"the engine never queued {count} sequences")
+
+
 async def test_more_sequences_than_slots_wait_in_order_and_can_leave(
     backend: LlamaBackend, end_tokens: dict[int, float]
 ) -> None:
@@ -261,7 +271,7 @@ async def test_more_sequences_than_slots_wait_in_order_and_can_leave(
     running = [asyncio.create_task(run(i)) for i in range(4)]
     await all_four_running.wait()
     waiting = asyncio.create_task(run(4))
-    await asyncio.sleep(0.001)
+    await queued(backend, 1)  # before the later ones arrive
     await cancelled_while_waiting()
     last = asyncio.create_task(run(6))
     answers = await asyncio.gather(*running, waiting, last)

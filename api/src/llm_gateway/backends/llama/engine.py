@@ -133,6 +133,13 @@ class Engine:
             self._wake.notify()
         return Ticket(sequences)
 
+    @property
+    def waiting(self) -> int:
+        """Sequences submitted but not running yet (read from any thread: a snapshot)."""
+        with self._wake:
+            inbox = sum(len(g.waiting) for g in self._inbox)
+            return inbox + sum(len(g.waiting) for g in list(self._queue))
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop the loop (sequences still running end as cancelled) and free the context."""
         with self._wake:
