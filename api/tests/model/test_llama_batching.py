@@ -169,9 +169,10 @@ async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBacken
     base = ask("Tell me a joke about computers.", max_tokens=24, temperature=0.9, seed=40)
     requests = [replace(base, choice_index=i) for i in range(3)]
     stats = backend.engine.stats  # type: ignore[union-attr]
-    evaluated, cached, shared = (
+    evaluated, cached, copied, shared = (
         stats.prompt_tokens_evaluated,
         stats.prompt_tokens_cached,
+        stats.prompt_tokens_copied,
         stats.prompt_tokens_shared,
     )
     texts: dict[int, list[str]] = {0: [], 1: [], 2: []}
@@ -184,9 +185,9 @@ async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBacken
             finished[index] = delta
     assert sorted(finished) == [0, 1, 2]
     assert prompt_tokens is not None
-    # Evaluated once: what the prefix cache did not hold, and nothing more.
-    new_cached = stats.prompt_tokens_cached - cached
-    assert stats.prompt_tokens_evaluated - evaluated == prompt_tokens - new_cached
+    # Evaluated once: what the prefix caches did not hold, and nothing more.
+    reused = stats.prompt_tokens_cached - cached + stats.prompt_tokens_copied - copied
+    assert stats.prompt_tokens_evaluated - evaluated == prompt_tokens - reused
     assert stats.prompt_tokens_shared - shared == 2 * prompt_tokens
     outputs = ["".join(texts[i]) for i in range(3)]
     assert all(outputs) and len(set(outputs)) > 1

@@ -12,8 +12,10 @@ in the batch or what ran in the slot before, so batching does not change answers
 
 Sequences come in groups: the `n` choices of one prompt. The first choice admitted becomes
 the group's leader and evaluates the prompt in the free slot holding the longest prefix of
-it; the others wait as followers and, once the prompt is in, get a copy of the leader's KV
-(`llama_memory_seq_cp`, no evaluation) and sample their first token from the leader's row.
+it (or copies a longer prefix from a busy slot, so that a system prompt shared by all users
+is evaluated once); the others wait as followers and, once the prompt is in, get a copy of
+the leader's KV (`llama_memory_seq_cp`, no evaluation) and sample their first token from the
+leader's row.
 
 Requests join at the next step; more sequences than slots wait in a FIFO queue; a cancelled
 sequence (client gone, stop sequence matched) leaves at the next step and its slot is free
@@ -46,6 +48,10 @@ from .slots import SlotPool
 
 log = structlog.get_logger("llm_gateway.backends.llama")
 
+# Copying another slot's KV moves its whole stream (N_CTX cells, a few ms); evaluating a token
+# of prompt costs about 2 ms on 2 cores. Copy when it saves at least this many tokens.
+MIN_COPY = 8
+
 
 @dataclass(slots=True)
 class EngineStats:
@@ -59,6 +65,8 @@ class EngineStats:
     """Prompt tokens found in a free slot's cells (prefix cache)."""
     prompt_tokens_shared: int = 0
     """Prompt tokens a choice copied from another choice's KV instead of evaluating them."""
+    prompt_tokens_copied: int = 0
+    """Prompt prefixes copied from a busy slot that held more of them than any free one."""
     tokens_generated: int = 0
     promotions: int = 0
     """Leaders cancelled mid-prompt whose follower took the evaluated part over."""
@@ -257,14 +265,24 @@ class Engine:
                 sequence.phase = Phase.FOLLOWING
         else:
             slot, common = self._slots.take_best(prompt)
-            if common < len(slot.tokens) and not context.forget(slot.seq_id, common, -1):
-                context.forget(slot.seq_id)
-                common = 0
-            del slot.tokens[common:]
+            donor, longer = self._slots.best_donor(prompt, slot)
+            if donor is not None and longer >= common + MIN_COPY:
+                # A busy slot holds more of this prompt (a shared system prompt, say): copy
+                # its KV (a memcpy) rather than evaluate those tokens again.
+                context.share(donor.seq_id, slot.seq_id)
+                context.forget(slot.seq_id, longer, -1)
+                slot.tokens = prompt[:longer]
+                common = longer
+                self.stats.prompt_tokens_copied += longer
+            else:
+                if common < len(slot.tokens) and not context.forget(slot.seq_id, common, -1):
+                    context.forget(slot.seq_id)
+                    common = 0
+                del slot.tokens[common:]
+                self.stats.prompt_tokens_cached += common
             sequence.slot = slot
             sequence.pending = prompt[common:]
             sequence.phase = Phase.PREFILLING
-            self.stats.prompt_tokens_cached += common
         group.live.append(sequence)
         self._active.append(sequence)
         self.stats.most_sequences = max(self.stats.most_sequences, len(self._active))

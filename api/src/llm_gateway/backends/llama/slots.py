@@ -52,6 +52,17 @@ class SlotPool:
         self._free.remove(best)
         return best, min(best_common, len(prompt) - 1)
 
+    def best_donor(self, prompt: list[int], taken: Slot) -> tuple[Slot | None, int]:
+        """Among all other slots, busy ones included, the one holding the longest prefix of
+        `prompt`, and how much of it can be copied (never the last prompt token)."""
+        donor, longest = None, 0
+        for slot in self.slots:
+            if slot is not taken and slot.tokens:
+                common = common_prefix(slot.tokens, prompt)
+                if common > longest:
+                    donor, longest = slot, common
+        return donor, min(longest, len(prompt) - 1)
+
     def take_spare(self) -> Slot:
         """The free slot with the lowest sequence id: llama.cpp evaluates a run of
         consecutive ids as one graph, so busy ids are kept together."""
