@@ -197,6 +197,51 @@ async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBacken
         assert single.completion_tokens == finished[i].completion_tokens
 
 
+SYSTEM = (
+    "You are a patient tutor for a class of ten-year-olds. Answer in two short sentences, "
+    "use simple words, never use lists, and end every answer with a friendly question that "
+    "invites the pupil to think a little further about the topic."
+)
+
+
+def tutor(question: str) -> GenerationRequest:
+    return GenerationRequest(
+        messages=(Message("system", SYSTEM), Message("user", question)),
+        max_tokens=40,
+        temperature=0.0,
+    )
+
+
+async def evict(backend: LlamaBackend) -> None:
+    """Every slot takes an unrelated prompt, so that no free slot caches the tutor's."""
+    await asyncio.gather(*(answer(backend, ask(f"Say {i}.", max_tokens=2)) for i in range(4)))
+
+
+async def test_a_shared_prefix_is_copied_from_a_busy_slot(backend: LlamaBackend) -> None:
+    """Two users with the same long system prompt: the second copies it from the first one's
+    slot instead of evaluating it, and gets the same answer as when it evaluated it all."""
+    stats = backend.engine.stats  # type: ignore[union-attr]
+    await evict(backend)
+    alone = await answer(backend, tutor("Why is the sky blue?"))
+    await evict(backend)
+    copied = stats.prompt_tokens_copied
+    first_running = asyncio.Event()
+
+    async def first() -> Answer:
+        text: list[str] = []
+        async for delta in backend.stream(tutor("Why do cats purr?")):
+            text.append(delta.text)
+            first_running.set()
+        return Answer("".join(text), None, None, len(text))
+
+    running = asyncio.create_task(first())
+    await first_running.wait()
+    second = await answer(backend, tutor("Why is the sky blue?"))
+    await running
+    assert second.text == alone.text
+    assert stats.prompt_tokens_copied - copied >= 40  # the system prompt, about 50 tokens
+
+
 async def test_a_prompt_over_the_context_is_refused_before_any_generation(
     backend: LlamaBackend,
 ) -> None:
