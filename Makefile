@@ -6,13 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 COMPOSE ?= docker compose
 USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak
+.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak bench
 .PHONY: node-install test-frontend
 .PHONY: swarm-up swarm-down swarm-push test-swarm
 
@@ -43,13 +45,13 @@ test-fast: install ## every in-process test: none marked server, model, proxy, s
 	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node"
 
 lint: install ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check api examples/python
-	$(BIN)/ruff format --check api examples/python
+	$(BIN)/ruff check api examples/python bench
+	$(BIN)/ruff format --check api examples/python bench
 	cd api && ../$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix api examples/python
-	$(BIN)/ruff format api examples/python
+	$(BIN)/ruff check --fix api examples/python bench
+	$(BIN)/ruff format api examples/python bench
 
 up: ## build, check the settings, start the stack (api + Caddy), wait until healthy; says open or keyed
 	scripts/up.sh
@@ -102,3 +104,13 @@ node-install: ## install the Node examples' pinned packages (npm ci; skipped wit
 
 test-frontend: install model node-install ## the chat page in Chromium, CORS from another origin, the Python and Node examples
 	$(BIN)/pytest -q api/tests/browser api/tests/examples
+
+# --- Benchmark: its load generator in a venv of its own ---
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~5 min (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
+	$$(command -v flock >/dev/null && echo flock /tmp/bench.lock) $(BIN)/python bench/run.py

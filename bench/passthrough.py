@@ -113,14 +113,10 @@ def server(**env: str) -> Iterator[Server]:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def one_request(
-    conn: http.client.HTTPConnection, body: bytes, stream: bool
-) -> tuple[float, float]:
+def one_request(conn: http.client.HTTPConnection, body: bytes, stream: bool) -> tuple[float, float]:
     """Seconds to the first content chunk (or the whole body), and to the end."""
     start = time.perf_counter()
-    conn.request(
-        "POST", "/v1/chat/completions", body, {"content-type": "application/json"}
-    )
+    conn.request("POST", "/v1/chat/completions", body, {"content-type": "application/json"})
     response = conn.getresponse()
     if response.status != 200:
         raise RuntimeError(f"status {response.status}: {response.read()[:300]!r}")
@@ -154,14 +150,10 @@ def measure(
         name: http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
         for name, s in servers.items()
     }
-    for _ in range(
-        max(20, requests // 10)
-    ):  # warm-up: connections, caches, lazy imports
+    for _ in range(max(20, requests // 10)):  # warm-up: connections, caches, lazy imports
         for conn in conns.values():
             one_request(conn, body, stream)
-    samples: dict[str, tuple[list[float], list[float]]] = {
-        name: ([], []) for name in servers
-    }
+    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in servers}
     cpu_before = servers["gateway"].cpu_seconds()
     for _ in range(requests):
         for name, conn in conns.items():
@@ -184,9 +176,7 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--requests", type=int, default=400, help="per path and measure"
-    )
+    parser.add_argument("--requests", type=int, default=400, help="per path and measure")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -211,12 +201,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(results))
         return 0
-    print(
-        f"{'':<20}{'direct ms':>18}{'gateway ms':>18}{'added ms':>18}{'gateway CPU':>14}"
-    )
-    print(
-        f"{'':<20}{'median / p90':>18}{'median / p90':>18}{'median / p90':>18}{'ms/request':>14}"
-    )
+    print(f"{'':<20}{'direct ms':>18}{'gateway ms':>18}{'added ms':>18}{'gateway CPU':>14}")
+    print(f"{'':<20}{'median / p90':>18}{'median / p90':>18}{'median / p90':>18}{'ms/request':>14}")
     for name, r in results.items():
         cells = [
             f"{r[k]['median_ms']:.3f} / {r[k]['p90_ms']:.3f}"

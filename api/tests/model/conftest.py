@@ -10,7 +10,8 @@ from ..helpers import ServerProcess, running_server
 
 @pytest.fixture(scope="session")
 def llama_server(model_file: str) -> Iterator[ServerProcess]:
-    """A real gunicorn server with the real default model (one worker, two threads)."""
+    """A real gunicorn server with the real default model (one worker, two threads, four
+    sequences at once)."""
     with running_server(
         MODEL_BACKEND="llama",
         MODEL_ID="smollm2",
@@ -18,6 +19,7 @@ def llama_server(model_file: str) -> Iterator[ServerProcess]:
         MODEL_PATH=model_file,
         N_CTX="2048",
         N_THREADS="2",
+        N_PARALLEL="4",
         MAX_QUEUE="16",
         QUEUE_TIMEOUT="120",
     ) as server:

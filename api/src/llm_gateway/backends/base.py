@@ -42,8 +42,9 @@ class Backend(ABC, Generic[SettingsT]):
     settings_class: ClassVar[type[BackendSettings]] = BackendSettings
     supported_params: ClassVar[frozenset[str]] = frozenset()
     """Request fields this backend honours beyond the ones every backend must."""
-    default_concurrency: ClassVar[int] = 1
-    """Generations one worker runs at once when MAX_CONCURRENT is not set."""
+    default_concurrency: int = 1
+    """Generations one worker runs at once when MAX_CONCURRENT is not set (a class default;
+    a backend may set it per instance from its settings, as llama does with N_PARALLEL)."""
     supports_chat: ClassVar[bool] = True
     supports_completions: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = False

@@ -1,14 +1,16 @@
 """llama-cpp-python, in one place: the version this project was written for, and the
-low-level pieces the decode loop needs that the high-level `Llama` class keeps private.
+low-level pieces the decode loop needs that the high-level `Llama` class keeps private or
+does not offer (a context serving several sequences, batches, the KV memory, sampler chains).
 
 Everything here goes through llama.cpp's C API as llama-cpp-python binds it (`llama_cpp.*`
 functions) plus `Llama`'s public `model`/`ctx` handles; nothing else in the project touches a
-`_private` attribute of llama-cpp-python.
+`_private` attribute of llama-cpp-python or calls the C API.
 """
 
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -25,15 +27,37 @@ require("llama-cpp-python", llama_cpp.__version__, (0, 3, 16), (0, 4, 0))
 __all__ = [
     "JSON_GBNF",
     "LLAMA_POOLING_TYPE_MEAN",
+    "Batch",
+    "Candidates",
+    "Context",
+    "ContextParams",
     "Jinja2ChatFormatter",
     "Llama",
     "Sampler",
     "Vocab",
     "json_schema_to_gbnf",
-    "last_logits",
+    "load_model",
 ]
 
 GRAMMAR_ROOT = b"root"
+# The `Llama` object only loads the weights, tokenizes and reads metadata; generation runs in
+# a `Context` of our own. Its built-in context is never used, so it is kept tiny.
+_UNUSED_CONTEXT = 64
+
+
+def load_model(path: str) -> Llama:
+    """The weights, vocabulary and metadata of a GGUF file, with a minimal context of its own
+    (generation uses a `Context` built on `llm.model`)."""
+    return Llama(
+        model_path=path,
+        n_ctx=_UNUSED_CONTEXT,
+        n_batch=_UNUSED_CONTEXT,
+        n_ubatch=_UNUSED_CONTEXT,
+        n_threads=1,
+        n_threads_batch=1,
+        logits_all=False,
+        verbose=False,
+    )
 
 
 class Vocab:
@@ -79,10 +103,166 @@ class Vocab:
         return bool(llama_cpp.llama_vocab_is_eog(self.handle, token))
 
 
-def last_logits(llm: Llama, vocab: Vocab, row: int = -1) -> np.ndarray[Any, Any]:
-    """A view of the raw logits of an evaluated position (-1: the last one)."""
-    pointer = llama_cpp.llama_get_logits_ith(llm.ctx, row)
-    return np.ctypeslib.as_array(pointer, shape=(vocab.size,))
+@dataclass(frozen=True, slots=True)
+class ContextParams:
+    """How a `Context` is built: `n_ctx` KV cells for up to `n_seq_max` sequences."""
+
+    n_ctx: int
+    n_seq_max: int
+    n_batch: int
+    n_threads: int
+    flash_attn: bool = True
+    """Attention computed row by row: a sequence's logits do not depend on how many rows
+    share its batch (without it, the K·Q products take a different CPU kernel for one row
+    than for several, which rounds differently)."""
+    kv_unified: bool = False
+    """False: each sequence id has its own n_ctx / n_seq_max cells (a KV stream), kept in
+    position order, so that its attention sums in the same order whatever ran before or
+    beside it. A unified pool interleaves the cells of all sequences and, with flash
+    attention, the order (and so the rounding) depends on that history."""
+
+
+class Context:
+    """A llama.cpp context over a loaded model: the KV memory of every sequence, `decode()`
+    of a `Batch`, and the logits of its rows. Use it from one thread only."""
+
+    def __init__(self, llm: Llama, vocab: Vocab, params: ContextParams) -> None:
+        p = llama_cpp.llama_context_default_params()
+        p.n_ctx = params.n_ctx
+        p.n_batch = params.n_batch
+        p.n_ubatch = params.n_batch  # llama.cpp splits a step only where KV streams need it
+        p.n_seq_max = params.n_seq_max
+        p.n_threads = params.n_threads
+        p.n_threads_batch = params.n_threads
+        p.flash_attn = params.flash_attn
+        p.kv_unified = params.kv_unified
+        p.no_perf = True
+        handle = llama_cpp.llama_init_from_model(llm.model, p)
+        if not handle:
+            raise RuntimeError(f"llama.cpp could not create a context with {params}")
+        self.handle = handle
+        self._memory = llama_cpp.llama_get_memory(handle)
+        self._n_vocab = vocab.size
+
+    def decode(self, batch: Batch) -> int:
+        """Evaluate the batch: 0 on success, llama.cpp's status code otherwise."""
+        return int(llama_cpp.llama_decode(self.handle, batch.raw))
+
+    def logits(self, row: int) -> np.ndarray[Any, Any]:
+        """A view of the raw logits of a batch row that asked for them (valid until the next
+        `decode()`)."""
+        pointer = llama_cpp.llama_get_logits_ith(self.handle, row)
+        if not pointer:
+            raise IndexError(f"batch row {row} has no logits")
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def forget(self, seq: int, start: int = 0, end: int = -1) -> bool:
+        """Drop a sequence's cells at positions [start, end) (end -1: to its end); False when
+        llama.cpp cannot cut the sequence there (then drop it whole)."""
+        return bool(llama_cpp.llama_memory_seq_rm(self._memory, seq, start, end))
+
+    def share(self, source: int, target: int) -> None:
+        """Give `target` everything `source` holds (trim it with `forget`). Across KV streams
+        llama.cpp copies the whole stream's buffer at the next `decode()`; in a unified cache
+        the cells are shared, not copied."""
+        llama_cpp.llama_memory_seq_cp(self._memory, source, target, -1, -1)
+
+    def clear(self) -> None:
+        llama_cpp.llama_memory_clear(self._memory, True)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            llama_cpp.llama_free(self.handle)
+            self.handle = None
+
+
+class Batch:
+    """Tokens for one `decode()`: each with its position, its sequence and whether its logits
+    are wanted. Use it from one thread only."""
+
+    def __init__(self, capacity: int) -> None:
+        self.raw = llama_cpp.llama_batch_init(capacity, 0, 1)
+        self.capacity = capacity
+        self.size = 0
+        self._token = self.raw.token
+        self._pos = self.raw.pos
+        self._n_seq_id = self.raw.n_seq_id
+        self._seq_id = self.raw.seq_id
+        self._logits = self.raw.logits
+
+    def clear(self) -> None:
+        self.size = 0
+        self.raw.n_tokens = 0
+
+    def add(self, tokens: list[int], start: int, seq: int, logits_last: bool) -> int:
+        """Append `tokens` at positions start, start+1, ... of `seq`; the row of the last one
+        (whose logits are computed when `logits_last`)."""
+        i = self.size
+        if i + len(tokens) > self.capacity:
+            raise ValueError(f"batch overflow: {i} + {len(tokens)} > {self.capacity}")
+        token, pos, n_seq_id, seq_id, logits = (
+            self._token,
+            self._pos,
+            self._n_seq_id,
+            self._seq_id,
+            self._logits,
+        )
+        for offset, t in enumerate(tokens):
+            token[i] = t
+            pos[i] = start + offset
+            n_seq_id[i] = 1
+            seq_id[i][0] = seq
+            logits[i] = 0
+            i += 1
+        if logits_last:
+            logits[i - 1] = 1
+        self.size = i
+        self.raw.n_tokens = i
+        return i - 1
+
+    def close(self) -> None:
+        if self.capacity:
+            llama_cpp.llama_batch_free(self.raw)
+            self.capacity = 0
+
+
+_TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+
+
+class Candidates:
+    """One reusable `llama_token_data_array` over the whole vocabulary, for a thread that
+    samples many rows. `llama_sampler_sample` builds (and allocates) a fresh one per call,
+    which costs more than the sampling itself; this fills a fixed buffer from the logits."""
+
+    def __init__(self, n_vocab: int) -> None:
+        self._data = np.zeros(n_vocab, dtype=_TOKEN_DATA)
+        self._ids = np.arange(n_vocab, dtype=np.intc)
+        self.array = llama_cpp.llama_token_data_array(
+            data=self._data.ctypes.data_as(llama_cpp.llama_token_data_p),
+            size=n_vocab,
+            selected=-1,
+            sorted=False,
+        )
+        self._pointer = ctypes.pointer(self.array)
+        self._n_vocab = n_vocab
+
+    def load(self, logits: np.ndarray[Any, Any]) -> Any:
+        """Fill with one row of logits; the pointer llama_sampler_apply takes."""
+        data = self._data
+        data["id"] = self._ids
+        data["logit"] = logits
+        data["p"] = 0.0
+        array = self.array
+        array.size = self._n_vocab
+        array.selected = -1
+        array.sorted = False
+        return self._pointer
+
+    def selected(self) -> int:
+        index = int(self.array.selected)
+        if not 0 <= index < int(self.array.size):
+            raise RuntimeError("the sampler chain selected no token")
+        return int(self._data["id"][index])
 
 
 class Sampler:
@@ -128,9 +308,13 @@ class Sampler:
     def add_distribution(self, seed: int) -> None:
         self._add(llama_cpp.llama_sampler_init_dist(seed))
 
-    def sample(self, llm: Llama, row: int = -1) -> int:
-        """Pick the next token from an evaluated position's logits (and accept it)."""
-        return int(llama_cpp.llama_sampler_sample(self._chain, llm.ctx, row))
+    def sample(self, context: Context, row: int, candidates: Candidates) -> int:
+        """Pick the next token from the logits of a batch row (and accept it): what
+        `llama_sampler_sample` does, on a reused candidates buffer."""
+        llama_cpp.llama_sampler_apply(self._chain, candidates.load(context.logits(row)))
+        token = candidates.selected()
+        llama_cpp.llama_sampler_accept(self._chain, token)
+        return token
 
     def close(self) -> None:
         if self._chain is not None:

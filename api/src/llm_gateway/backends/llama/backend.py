@@ -1,36 +1,36 @@
-"""`LlamaBackend`: the async side. Builds a job per choice, runs the decode loop in the
-backend's one generation thread, and turns its tokens into `Delta`s for the service."""
+"""`LlamaBackend`: the async side. Turns each call's choices into engine jobs (off the event
+loop), hands them to the worker's one continuous-batching engine, and turns the tokens it
+delivers into `Delta`s for the service."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
-import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ...compat.llama_cpp import Llama, Vocab
-from ...errors import ContextLengthExceeded, InvalidRequest
+from ...compat.llama_cpp import Llama, Vocab, load_model
+from ...errors import ContextLengthExceeded, InvalidRequest, ServiceUnavailable
 from ..base import Backend
-from ..stops import StopMatcher
-from ..types import (
-    Delta,
-    EmbeddingRequest,
-    Embeddings,
-    FinishReason,
-    GenerationRequest,
-    ToolCallDelta,
-)
-from . import engine
-from .constraints import CallStreamer, OutputPlan, parse_call, plan
+from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
+from .constraints import OutputPlan, plan
 from .embeddings import LlamaEmbedder
+from .engine import Engine, EngineClosed
 from .prompts import ChatTemplate
+from .sequences import Event, Failed, Finished, Job, Token
 from .settings import LlamaSettings
+from .shaping import Shaper
 
-_END = object()
+
+@dataclass(slots=True)
+class _Choice:
+    """One prepared choice: what the engine runs, and how its tokens become deltas."""
+
+    job: Job
+    output: OutputPlan
+    stop: tuple[str, ...]
 
 
 class LlamaBackend(Backend[LlamaSettings]):
@@ -52,16 +52,16 @@ class LlamaBackend(Backend[LlamaSettings]):
             "parallel_tool_calls",
         }
     )
-    default_concurrency = 1  # one llama.cpp context per worker
     supports_embeddings = True
 
     def __init__(self, settings: LlamaSettings) -> None:
         super().__init__(settings)
+        # One engine serves N_PARALLEL sequences; more calls than that queue inside it.
+        self.default_concurrency = settings.n_parallel
         self._llm: Llama | None = None
         self._vocab: Vocab | None = None
         self._template: ChatTemplate | None = None
-        # One thread owns the llama.cpp context: jobs run strictly one after another.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self.engine: Engine | None = None
         self._embedder = LlamaEmbedder(
             settings.embedding_model_path or settings.model_path,
             settings.embedding_n_ctx,
@@ -74,60 +74,58 @@ class LlamaBackend(Backend[LlamaSettings]):
             raise FileNotFoundError(
                 f"MODEL_PATH={path} does not exist (run `make model` for the default model)"
             )
-        loop = asyncio.get_running_loop()
-        self._llm = await loop.run_in_executor(self._thread, self._open, str(path))
-        self._vocab = Vocab(self._llm)
-        self._template = ChatTemplate(self._llm, self._vocab)
-        self.ready = True
-
-    def _open(self, path: str) -> Llama:
+        self._llm = llm = await asyncio.to_thread(load_model, str(path))
+        self._vocab = vocab = Vocab(llm)
+        self._template = ChatTemplate(llm, vocab)
         s = self.settings
-        return Llama(
-            model_path=path,
+        self.engine = await asyncio.to_thread(
+            Engine,
+            llm,
+            vocab,
             n_ctx=s.n_ctx,
+            n_parallel=s.n_parallel,
+            n_batch=s.n_batch,
             n_threads=s.n_threads,
-            n_threads_batch=s.n_threads,
-            n_batch=min(s.n_batch, s.n_ctx),
-            logits_all=False,
-            verbose=False,
         )
+        self.engine.start()
+        self.ready = True
 
     async def close(self) -> None:
         self.ready = False
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await asyncio.to_thread(engine.close)
         llm, self._llm = self._llm, None
         if llm is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, llm.close)
-        self._thread.shutdown(wait=False, cancel_futures=True)
+            await asyncio.to_thread(llm.close)
         await self._embedder.close()
 
     @property
     def context_window(self) -> int:
+        """Per request: each sequence has N_CTX tokens of its own."""
         return self.settings.n_ctx
 
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         return await self._embedder.embed(request)
 
-    # --- request → job ------------------------------------------------------------------
+    # --- request → job (in a worker thread: templates and tokenizing can take a while) ---
 
-    def _prompt_tokens(
-        self, llm: Llama, vocab: Vocab, request: GenerationRequest, output: OutputPlan
-    ) -> list[int]:
+    def _prompt_tokens(self, request: GenerationRequest, output: OutputPlan) -> list[int]:
+        assert self._llm is not None and self._vocab is not None
+        llm, adds_bos = self._llm, self._vocab.adds_bos
         if request.messages is not None:
             assert self._template is not None
             text = self._template.render(request.messages, output.instructions)
-            return llm.tokenize(text.encode("utf-8"), add_bos=vocab.adds_bos, special=True)
-        return llm.tokenize((request.prompt or "").encode("utf-8"), add_bos=vocab.adds_bos)
+            return llm.tokenize(text.encode("utf-8"), add_bos=adds_bos, special=True)
+        return llm.tokenize((request.prompt or "").encode("utf-8"), add_bos=adds_bos)
 
-    def _job(
-        self, llm: Llama, vocab: Vocab, request: GenerationRequest, output: OutputPlan
-    ) -> engine.Job:
-        if output.grammar is not None and not vocab.grammar_parses(output.grammar):
-            raise InvalidRequest(
-                "This JSON schema cannot be turned into a generation grammar.",
-                param="tools" if output.mode.startswith("tool") else "response_format",
-            )
-        tokens = self._prompt_tokens(llm, vocab, request, output)
-        n_ctx = llm.n_ctx()
+    def _job(self, request: GenerationRequest, tokens: list[int], output: OutputPlan) -> Job:
+        assert self._vocab is not None
+        vocab = self._vocab
+        param = "messages" if request.messages is not None else "prompt"
+        if not tokens:
+            raise InvalidRequest("The prompt is empty.", param=param)
+        n_ctx = self.settings.n_ctx
         room = n_ctx - len(tokens)
         if room <= 0 or (request.max_tokens is not None and request.max_tokens > room):
             asked = f" plus {request.max_tokens} for the completion" if request.max_tokens else ""
@@ -135,13 +133,12 @@ class LlamaBackend(Backend[LlamaSettings]):
                 f"This model's maximum context length is {n_ctx} tokens. However, you "
                 f"requested {len(tokens)} tokens in the prompt{asked}. Please reduce the "
                 "length of the prompt or of max_tokens.",
-                param="messages" if request.messages is not None else "prompt",
+                param=param,
             )
-        n_vocab = vocab.size
         for token in request.logit_bias:
-            if not 0 <= token < n_vocab:
+            if not 0 <= token < vocab.size:
                 raise InvalidRequest(
-                    f"logit_bias token id {token} is outside the vocabulary (0..{n_vocab - 1}).",
+                    f"logit_bias token id {token} is outside the vocabulary (0..{vocab.size - 1}).",
                     param="logit_bias",
                 )
         seed = (
@@ -149,7 +146,7 @@ class LlamaBackend(Backend[LlamaSettings]):
             if request.seed is not None
             else random.getrandbits(31)
         )
-        return engine.Job(
+        return Job(
             tokens=tokens,
             max_new_tokens=request.max_tokens if request.max_tokens is not None else room,
             temperature=request.temperature,
@@ -162,138 +159,102 @@ class LlamaBackend(Backend[LlamaSettings]):
             logprobs=request.logprobs,
         )
 
-    # --- the bridge ---------------------------------------------------------------------
+    def _prepare(self, requests: Sequence[GenerationRequest]) -> list[_Choice]:
+        """A job per choice, every error raised before anything runs. Adjacent choices with
+        the same prompt (the `n` of one call) are tokenized once and share the token list."""
+        assert self._vocab is not None
+        choices: list[_Choice] = []
+        previous: tuple[GenerationRequest, OutputPlan, list[int]] | None = None
+        for request in requests:
+            output = plan(request)
+            if output.grammar is not None and not self._vocab.grammar_parses(output.grammar):
+                raise InvalidRequest(
+                    "This JSON schema cannot be turned into a generation grammar.",
+                    param="tools" if output.mode.startswith("tool") else "response_format",
+                )
+            if previous is not None and _same_prompt(previous[0], previous[1], request, output):
+                tokens = previous[2]
+            else:
+                tokens = self._prompt_tokens(request, output)
+            previous = (request, output, tokens)
+            choices.append(_Choice(self._job(request, tokens, output), output, request.stop))
+        return choices
 
-    async def _tokens(self, llm: Llama, vocab: Vocab, job: engine.Job) -> AsyncIterator[Any]:
-        """Run the job in the generation thread; yield its Token/Finished items."""
+    # --- the bridge -----------------------------------------------------------------------
+
+    async def stream_choices(
+        self, requests: Sequence[GenerationRequest]
+    ) -> AsyncIterator[tuple[int, Delta]]:
+        """All choices of a call run in the engine at once; the `n` choices of a prompt share
+        its evaluation. Each choice's deltas come in order and end with its finish_reason."""
+        engine = self.engine
+        if engine is None or self._vocab is None:
+            raise RuntimeError("model not loaded")
+        choices = await asyncio.to_thread(self._prepare, requests)
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        inbox: asyncio.Queue[tuple[int, list[Event]]] = asyncio.Queue()
 
-        def emit(item: Any) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+        def deliver(index: int, events: list[Event]) -> None:  # the engine thread
+            loop.call_soon_threadsafe(inbox.put_nowait, (index, events))
 
-        def work() -> None:
-            try:
-                engine.run(llm, vocab, job, emit)
-            except BaseException as exc:
-                emit(exc)
-            finally:
-                emit(_END)
-
-        done = loop.run_in_executor(self._thread, work)
+        groups: list[list[tuple[int, Job]]] = []
+        for index, choice in enumerate(choices):
+            if groups and groups[-1][-1][1].tokens is choice.job.tokens:
+                groups[-1].append((index, choice.job))
+            else:
+                groups.append([(index, choice.job)])
         try:
-            while (item := await queue.get()) is not _END:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            ticket = engine.submit(groups, deliver)
+        except EngineClosed:
+            raise ServiceUnavailable("The model is shutting down; retry shortly.") from None
+        shapers = [Shaper(c.output, c.stop) for c in choices]
+        prompt_tokens = [len(c.job.tokens) for c in choices]
+        running = set(range(len(choices)))
+        try:
+            while running:
+                index, events = await inbox.get()
+                for event in events:
+                    if index not in running:
+                        break
+                    delta = _delta(shapers[index], event)
+                    if delta is None:
+                        continue
+                    delta.prompt_tokens = prompt_tokens[index]
+                    if delta.completion_tokens is None:
+                        delta.completion_tokens = shapers[index].produced
+                    if delta.finish_reason is not None:
+                        running.discard(index)
+                        ticket.cancel(index)  # a stop sequence may end it before the engine
+                    yield index, delta
         finally:
-            job.cancelled.set()
-            # Wait for the thread to let go of the context before the slot is freed.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(done)
+            ticket.cancel_all()
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        llm, vocab = self._llm, self._vocab
-        if llm is None or vocab is None:
-            raise RuntimeError("model not loaded")
-        output = plan(request)
-        job = self._job(llm, vocab, request, output)
-        prompt_tokens = len(job.tokens)
-        shaper = _Shaper(output, request.stop)
-        async with contextlib.aclosing(self._tokens(llm, vocab, job)) as items:  # type: ignore[type-var]
-            async for item in items:
-                if isinstance(item, engine.Finished):
-                    if item.reason == "cancelled":
-                        return
-                    tail = shaper.finish(item.reason)
-                    tail.prompt_tokens = prompt_tokens
-                    tail.completion_tokens = item.completion_tokens
-                    yield tail
-                    return
-                delta = shaper.feed(item)
-                if delta is None:
-                    continue
-                delta.prompt_tokens = prompt_tokens
-                delta.completion_tokens = shaper.produced
-                if delta.finish_reason is not None:  # a stop sequence matched
-                    yield delta
-                    return
+        async with contextlib.aclosing(self.stream_choices([request])) as choices:  # type: ignore[type-var]
+            async for _, delta in choices:
                 yield delta
 
 
-class _Shaper:
-    """Tokens → deltas according to the output plan (text, JSON, or tool calls)."""
+def _same_prompt(
+    a: GenerationRequest, a_plan: OutputPlan, b: GenerationRequest, b_plan: OutputPlan
+) -> bool:
+    return (
+        a.messages == b.messages
+        and a.prompt == b.prompt
+        and a_plan.instructions == b_plan.instructions
+    )
 
-    def __init__(self, output: OutputPlan, stop: tuple[str, ...]) -> None:
-        self.output = output
-        self.mode = output.mode
-        self.stops = StopMatcher(stop if self.mode in {"text", "json"} else ())
-        self.call_id = f"call_{uuid.uuid4().hex[:24]}"
-        self.calls = CallStreamer()
-        self.buffer: list[str] = []
-        self.produced = 0
-        self.started_call = False
-        self.decided_text = False
 
-    def feed(self, token: engine.Token) -> Delta | None:
-        self.produced += 1
-        text = token.text
-        logprobs = [token.logprob] if token.logprob is not None else None
-        if self.mode == "tool_arguments":
-            calls = [ToolCallDelta(0, arguments=text)]
-            if not self.started_call:
-                self.started_call = True
-                calls.insert(0, ToolCallDelta(0, id=self.call_id, name=self.output.tool_name))
-            return Delta(tool_calls=calls, logprobs=logprobs)
-        if self.mode == "tool_call":
-            name, arguments = self.calls.feed(text)
-            calls = []
-            if name is not None:
-                calls.append(ToolCallDelta(0, id=self.call_id, name=name))
-            if arguments:
-                calls.append(ToolCallDelta(0, arguments=arguments))
-            return Delta(tool_calls=calls or None, logprobs=logprobs)
-        if self.mode == "auto_tools" and not self.decided_text:
-            self.buffer.append(text)
-            joined = "".join(self.buffer)
-            if not joined.strip():
-                return None
-            if joined.lstrip().startswith("{"):
-                return None  # maybe a call: decide at the end
-            self.decided_text = True
-            self.buffer = []
-            text = joined
-        emitted, hit = self.stops.feed(text)
-        if hit:
-            return Delta(
-                text=emitted,
-                logprobs=logprobs,
-                finish_reason="stop",
-                completion_tokens=self.produced,
-            )
-        if emitted or logprobs:
-            return Delta(text=emitted, logprobs=logprobs)
-        return None
-
-    def finish(self, reason: str) -> Delta:
-        finish: FinishReason = "length" if reason == "length" else "stop"
-        if self.mode == "tool_arguments":
-            return Delta(finish_reason="tool_calls" if finish == "stop" else finish)
-        if self.mode == "tool_call":
-            rest = self.calls.finish()
-            calls = [ToolCallDelta(0, arguments=rest)] if rest and self.calls.name else None
-            return Delta(
-                tool_calls=calls, finish_reason="tool_calls" if finish == "stop" else finish
-            )
-        if self.mode == "auto_tools" and not self.decided_text:
-            joined = "".join(self.buffer)
-            call = parse_call(joined, self.output.tool_names) if finish == "stop" else None
-            if call is not None:
-                name, arguments = call
-                return Delta(
-                    tool_calls=[ToolCallDelta(0, id=self.call_id, name=name, arguments=arguments)],
-                    finish_reason="tool_calls",
-                )
-            emitted, _ = self.stops.feed(joined)
-            return Delta(text=emitted + self.stops.flush(), finish_reason=finish)
-        return Delta(text=self.stops.flush(), finish_reason=finish)
+def _delta(shaper: Shaper, event: Event) -> Delta | None:
+    """The delta an engine event makes (None: nothing to send yet)."""
+    if isinstance(event, Token):
+        return shaper.feed(event)
+    if isinstance(event, Finished):
+        if event.reason == "cancelled":
+            raise RuntimeError("the generation was cancelled by the server")
+        tail = shaper.finish(event.reason)
+        tail.completion_tokens = event.completion_tokens
+        return tail
+    if isinstance(event, Failed):
+        raise RuntimeError(f"generation failed: {event.message}")
+    raise TypeError(f"unexpected engine event {event!r}")

@@ -1,4 +1,5 @@
-"""The llama backend's own settings (N_CTX, N_THREADS, ...), read like the server's."""
+"""The llama backend's own settings (N_CTX, N_THREADS, N_PARALLEL, ...), read like the
+server's."""
 
 from __future__ import annotations
 
@@ -9,19 +10,33 @@ from pydantic import Field
 from ...assets import DEFAULT_MODEL
 from ..base import BackendSettings
 
+# llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ).
+MAX_PARALLEL = 64
+
 
 class LlamaSettings(BackendSettings):
     model_path: str = Field(
         DEFAULT_MODEL.path, description="the GGUF file (`make model` fetches the default)"
     )
-    n_ctx: int = Field(2048, ge=64, le=1_048_576, description="context window in tokens")
+    n_ctx: int = Field(
+        2048, ge=64, le=1_048_576, description="context window of each sequence, in tokens"
+    )
     n_threads: int = Field(
         default_factory=lambda: max(1, os.cpu_count() or 1),
         ge=1,
         le=1024,
         description="llama.cpp threads (llama-cpp-python's own default is 1)",
     )
-    n_batch: int = Field(256, ge=1, le=65_536, description="prompt evaluation batch")
+    n_batch: int = Field(
+        256, ge=1, le=65_536, description="most tokens evaluated in one step (prompt chunks)"
+    )
+    n_parallel: int = Field(
+        8,
+        ge=1,
+        le=MAX_PARALLEL,
+        description="sequences one worker generates at once (llama.cpp server's -np); the KV "
+        "cache holds N_CTX x N_PARALLEL tokens",
+    )
     embedding_model_path: str | None = Field(
         None, description="GGUF for /v1/embeddings (empty: the chat model, MODEL_PATH)"
     )

@@ -1,0 +1,253 @@
+"""The benchmark's results as Markdown: tables, and the targets checked against baselines
+measured in the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def brief(level: dict[str, Any]) -> str:
+    return (
+        f"{level['tok_s']:.1f} tok/s, TTFT p50 {fmt(level['ttft_ms']['p50'])} ms, "
+        f"TPOT p50 {fmt(level['tpot_ms']['p50'], 1)} ms, errors {level['errors']}"
+    )
+
+
+def markdown(results: dict[str, Any]) -> str:
+    out: list[str] = []
+    m = results["machine"]
+    s = results["settings"]
+    out.append(f"# Benchmark {results['started']}")
+    out.append("")
+    out.append(
+        f"`{results['command']}` on {m['cpu']} ({m['cores']} cores), commit {m['commit']}; "
+        f"finished {results.get('finished', '?')}."
+    )
+    loads = ", ".join(f"{x['at']}: {x['loadavg'][0]:.2f}" for x in results["load"])
+    out.append("")
+    out.append(f"1-minute load average when each part started: {loads}.")
+    if results.get("quiet_wait_s"):
+        out.append(f"Waited {results['quiet_wait_s']} s for a quiet machine first.")
+    for skipped in results["skipped"]:
+        out.append(f"- skipped: {skipped}")
+    if "model" in results:
+        out += model_tables(results["model"], s)
+        out += targets(results)
+    if "overhead" in results:
+        out += overhead_tables(results["overhead"])
+    if "model" in results:
+        out += memory_table(results["model"])
+    out.append("")
+    return "\n".join(out)
+
+
+def model_tables(model: dict[str, Any], s: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## Model path",
+        "",
+        f"{s['max_tokens']} new tokens per stream (end-of-generation tokens "
+        f"{model['banned_tokens']} banned through `logit_bias`, so every stream is that long), "
+        f"distinct prompts, temperature 0.8; N_CTX {s['n_ctx']}, N_BATCH {s['n_batch']}. "
+        "Streams start together and each sends 4 (1 stream), 3 (2) or 2 (4+) requests back "
+        "to back. Times in ms; tok/s is output tokens of all streams over the wall time. "
+        '"all started": in the first round, streams that got their first token before any '
+        'stream ended. "other CPU": the share of the machine (all cores) that processes other '
+        "than the server and the load generator used meanwhile: above a few % the figures of "
+        "that row are disturbed.",
+        "",
+        "| server | streams | tok/s | TTFT p50 | TTFT p99 | TPOT p50 | TPOT p99 | ITL p99 | "
+        "E2E p50 | errors | all started | other CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, entry in model["servers"].items():
+        label = f"{name} ({entry['details'].get('description', '')})"
+        for streams, level in entry["levels"].items():
+            out.append(
+                f"| {label} | {streams} | {fmt(level['tok_s'], 1)} "
+                f"| {fmt(level['ttft_ms']['p50'])} | {fmt(level['ttft_ms']['p99'])} "
+                f"| {fmt(level['tpot_ms']['p50'], 1)} "
+                f"| {fmt(level['tpot_ms']['p99'], 1)} | {fmt(level['itl_ms']['p99'], 1)} "
+                f"| {fmt(level['e2e_ms']['p50'])} | {level['errors']} "
+                f"| {level['first_round_started_before_any_ended']}/{level['first_round']} "
+                f"| {fmt(level.get('other_cpu_pct'))}% |"
+            )
+            label = ""
+    out += [
+        "",
+        "In process (llama-cpp-python's `Llama.create_chat_completion`, one stream):",
+        "",
+    ]
+    out += ["| threads | decode tok/s (median of 3) | TTFT ms |", "|---:|---:|---:|"]
+    for threads, entry in model["inprocess"].items():
+        out.append(f"| {threads} | {fmt(entry['decode_tok_s'], 1)} | {fmt(entry['ttft_ms'])} |")
+    cpu = [
+        level["loadgen_cpu_pct"]
+        for entry in model["servers"].values()
+        for level in entry["levels"].values()
+    ]
+    if cpu:
+        out += [
+            "",
+            f"Load generator CPU: at most {max(cpu):.0f}% of one core (aiohttp, own process).",
+        ]
+    return out
+
+
+def _level(model: dict[str, Any], role_or_name: str, streams: int) -> dict[str, Any] | None:
+    for name, entry in model["servers"].items():
+        if name == role_or_name or entry.get("role") == role_or_name:
+            level: dict[str, Any] | None = entry["levels"].get(str(streams))
+            return level
+    return None
+
+
+def targets(results: dict[str, Any]) -> list[str]:
+    model = results["model"]
+    default_name = next(
+        (n for n, e in model["servers"].items() if e.get("role") == "default"), None
+    )
+    if default_name is None:
+        return []
+    threads = results["settings"]["default_layout"].split("x")[1]
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def check(what: str, measured: str, ok: bool | None) -> None:
+        rows.append((what, measured, ok))
+
+    one, four, eight = (_level(model, "default", n) for n in (1, 4, 8))
+    inproc = model["inprocess"].get(threads)
+    if one and inproc and one["decode_tok_s"]:
+        ratio = one["decode_tok_s"] / inproc["decode_tok_s"]
+        check(
+            "1 stream: decode >= 0.95 x llama-cpp-python in process",
+            f"{one['decode_tok_s']:.1f} / {inproc['decode_tok_s']:.1f} tok/s = {ratio:.2f}",
+            ratio >= 0.95,
+        )
+    if four and one:
+        check("4 streams: 0 errors", str(four["errors"]), four["errors"] == 0)
+        ratio = four["tok_s"] / one["tok_s"]
+        check(
+            "4 streams: aggregate >= 1.5 x 1 stream",
+            f"{four['tok_s']:.1f} / {one['tok_s']:.1f} = {ratio:.2f}",
+            ratio >= 1.5,
+        )
+        check(
+            "4 streams: TTFT p50 ≤ 300 ms",
+            f"{four['ttft_ms']['p50']:.0f} ms",
+            four["ttft_ms"]["p50"] <= 300,
+        )
+        check(
+            "4 streams: every stream progresses from its first token",
+            f"{four['first_round_started_before_any_ended']}/{four['first_round']} started "
+            f"before any ended; longest gap {four['itl_max_ms']:.0f} ms",
+            four["first_round_started_before_any_ended"] == four["first_round"],
+        )
+    if eight and four:
+        check("8 streams: 0 errors", str(eight["errors"]), eight["errors"] == 0)
+        check(
+            "8 streams: aggregate >= 4 streams",
+            f"{eight['tok_s']:.1f} vs {four['tok_s']:.1f}",
+            eight["tok_s"] >= four["tok_s"],
+        )
+        check(
+            "8 streams: TTFT p50 ≤ 1 s",
+            f"{eight['ttft_ms']['p50']:.0f} ms",
+            eight["ttft_ms"]["p50"] <= 1000,
+        )
+        rival = _level(model, "llama-server", 8)
+        if rival:
+            check(
+                "8 streams: aggregate ahead of llama-server",
+                f"{eight['tok_s']:.1f} vs {rival['tok_s']:.1f} tok/s",
+                eight["tok_s"] > rival["tok_s"],
+            )
+            check(
+                "8 streams: TTFT p50 ahead of llama-server",
+                f"{eight['ttft_ms']['p50']:.0f} vs {rival['ttft_ms']['p50']:.0f} ms",
+                eight["ttft_ms"]["p50"] < rival["ttft_ms"]["p50"],
+            )
+    out = [
+        "",
+        f"## Targets ({default_name})",
+        "",
+        "| target | measured | met |",
+        "|---|---|:-:|",
+    ]
+    for what, measured, ok in rows:
+        out.append(f"| {what} | {measured} | {'yes' if ok else 'NO'} |")
+    return out
+
+
+def overhead_tables(overhead: dict[str, Any]) -> list[str]:
+    out = [
+        "",
+        "## Gateway overhead (mock backend, no delays, 1 worker)",
+        "",
+        f"Against a bare ASGI app on the same gunicorn worker class returning the same bytes: a "
+        f"{overhead.get('body_bytes', '?')}-byte JSON body, or the same "
+        f"{overhead.get('stream_events', '?')} pre-encoded SSE events. CPU: the worker's, per "
+        "request or per SSE event.",
+        "",
+        "| request | users | gateway req/s | bare req/s | gateway p50 / p99 ms | bare p50 / p99 ms "
+        "| gateway CPU µs | bare CPU µs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    gateway, bare = overhead.get("gateway", {}), overhead.get("bare", {})
+    for key in gateway:
+        g, b = gateway[key], bare.get(key)
+        kind, users = key.split(" c=")
+        per = "cpu_us_per_event" if kind == "stream" else "cpu_us_per_request"
+        label = "stream (per SSE event)" if kind == "stream" else "plain JSON"
+        if b is None:
+            continue
+        out.append(
+            f"| {label} | {users} | {fmt(g['rps'])} | {fmt(b['rps'])} "
+            f"| {fmt(g['latency_ms']['p50'], 1)} / {fmt(g['latency_ms']['p99'], 1)} "
+            f"| {fmt(b['latency_ms']['p50'], 1)} / {fmt(b['latency_ms']['p99'], 1)} "
+            f"| {fmt(g[per], 1)} | {fmt(b[per], 1)} |"
+        )
+    streams = [(k, v) for k, v in gateway.items() if k.startswith("stream")]
+    if streams:
+        out += ["", "| SSE events/s | users | gateway | bare |", "|---|---:|---:|---:|"]
+        for key, g in streams:
+            b = bare.get(key, {})
+            out.append(
+                f"| | {key.split(' c=')[1]} | {fmt(g['events_s'])} | {fmt(b.get('events_s'))} |"
+            )
+    cpu = [v["loadgen_cpu_pct"] for side in (gateway, bare) for v in side.values()]
+    if cpu:
+        out += [
+            "",
+            f"Load generator CPU: up to {max(cpu):.0f}% of one core (when near 100% it, not the "
+            "server, set the pace).",
+        ]
+    return out
+
+
+def memory_table(model: dict[str, Any]) -> list[str]:
+    entry = next((e for e in model["servers"].values() if e.get("role") == "default"), None)
+    if entry is None or not entry.get("memory"):
+        return []
+    memory = entry["memory"]
+    out = [
+        "",
+        f"## Memory ({entry['details'].get('description', '')})",
+        "",
+        "| worker | idle MB | peak MB under load (per stream count) | after MB |",
+        "|---|---:|---|---:|",
+    ]
+    for pid, idle in memory["idle_mb"].items():
+        peaks = ", ".join(
+            f"{streams}: {fmt(values.get(pid), 0)}"
+            for streams, values in memory.get("peak_mb", {}).items()
+        )
+        out.append(
+            f"| {pid} | {fmt(idle)} | {peaks} | {fmt(memory.get('after_mb', {}).get(pid))} |"
+        )
+    out.append(f"\ngunicorn master: {fmt(memory.get('master_mb'))} MB.")
+    return out

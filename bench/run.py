@@ -1,0 +1,446 @@
+"""`make bench`: the gateway against its baselines, measured in one run on loopback.
+
+- model path: streaming TTFT / TPOT / ITL / E2E and aggregate tokens/s at 1, 2, 4, 8, 16
+  concurrent streams through the HTTP API of a real gunicorn server (the default layout from
+  `.env`, and the layout before continuous batching), against llama-cpp-python in process
+  (same threads), `python -m llama_cpp.server`, and llama.cpp's `llama-server` (LLAMA_SERVER);
+- gateway overhead: the mock backend (no delays) against a bare ASGI app on the same worker
+  class returning the same bytes: requests/s and latency, SSE chunks/s, worker CPU per
+  request and per chunk;
+- memory: RSS of each worker of the default layout, idle and under load.
+
+Writes bench/results/<timestamp>.md and .json. Environment (or flags):
+  LLAMA_SERVER=/path/to/llama-server     add llama.cpp's server
+  BENCH_LAYOUTS=2x1x4,1x2x8              more gateway layouts, WORKERSxN_THREADSxN_PARALLEL
+  BENCH_LEVELS=1,2,4,8,16                concurrent streams
+  BENCH_MAX_TOKENS=128                   tokens per stream
+  BENCH_SECTIONS=model,overhead,memory
+  BENCH_BASELINES=before,llama_cpp.server,llama-server   which baselines to run
+  BENCH_GATEWAY_ENV=N_BATCH=128,...      more settings for the gateway's llama servers
+  BENCH_BUDGET=1800                      seconds; sections left when it runs out are skipped
+  BENCH_QUIET_WAIT=0                     seconds to wait for the 1-minute load to drop below
+                                         BENCH_QUIET_LOAD (0.5) before starting
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import report
+import servers
+from probes import (
+    eog_tokens,
+    llama_server_version,
+    machine,
+    other_cpu,
+    post,
+    sampling_rss,
+    wait_quiet,
+)
+from stats import summarize_requests, summarize_streams
+from workload import stream_body
+
+ROOT = servers.ROOT
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_MODEL = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+# What the gateway ran before continuous batching: one worker, two threads, one sequence.
+BEFORE = "1x2x1"
+
+
+@dataclass(frozen=True)
+class Layout:
+    workers: int
+    threads: int
+    parallel: int
+
+    @classmethod
+    def parse(cls, text: str) -> Layout:
+        w, t, p = (int(x) for x in text.lower().split("x"))
+        return cls(w, t, p)
+
+    def __str__(self) -> str:
+        return f"{self.workers}x{self.threads}x{self.parallel}"
+
+    def describe(self) -> str:
+        return (
+            f"{self.workers} worker{'s' * (self.workers > 1)} x {self.threads} "
+            f"thread{'s' * (self.threads > 1)} x N_PARALLEL {self.parallel}"
+        )
+
+
+def dotenv(name: str, default: str) -> str:
+    """A setting as `make serve` would see it: the shell, then .env."""
+    if os.environ.get(name):
+        return os.environ[name]
+    for line in (ROOT / ".env").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name and value.strip():
+            return value.strip()
+    return default
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.deadline = time.monotonic() + args.budget
+        self.stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.logs = Path(tempfile.mkdtemp(prefix=f"llm-gateway-bench-{self.stamp}-"))
+        self.model = str(Path(dotenv("MODEL_PATH", str(DEFAULT_MODEL))).resolve())
+        self.n_ctx = int(dotenv("N_CTX", "2048"))
+        self.n_batch = int(dotenv("N_BATCH", "256"))
+        self.default = Layout(
+            int(dotenv("WORKERS", "1")),
+            int(dotenv("N_THREADS", str(os.cpu_count() or 1))),
+            int(dotenv("N_PARALLEL", "4")),
+        )
+        self.results: dict[str, Any] = {
+            "started": datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv),
+            "machine": machine(),
+            "settings": {
+                "model": self.model,
+                "max_tokens": args.max_tokens,
+                "levels": args.levels,
+                "n_ctx": self.n_ctx,
+                "n_batch": self.n_batch,
+                "default_layout": str(self.default),
+                "layouts": args.layouts,
+                "gateway_env": args.gateway_env,
+            },
+            "load": [],
+            "skipped": [],
+        }
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def note_load(self, what: str) -> None:
+        self.results["load"].append({"at": what, "loadavg": list(os.getloadavg())})
+
+    def time_left(self, what: str) -> bool:
+        if time.monotonic() < self.deadline:
+            return True
+        self.results["skipped"].append(f"{what}: the time budget ran out")
+        print(f"bench: skipping {what} (time budget)", file=sys.stderr)
+        return False
+
+    def loadgen(self, spec: dict[str, Any], timeout: float = 600) -> dict[str, Any]:
+        out = subprocess.run(
+            [
+                str(servers.BENCH_VENV / "python"),
+                str(ROOT / "bench" / "loadgen.py"),
+                json.dumps(spec),
+            ],
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+        )
+        result: dict[str, Any] = json.loads(out.stdout)
+        return result
+
+    def streams(self, server: servers.Server, concurrency: int, rounds: int) -> dict[str, Any]:
+        raw = self.loadgen(
+            {
+                "kind": "streams",
+                "url": server.url + "/v1/chat/completions",
+                "model": server.model,
+                "concurrency": concurrency,
+                "requests_per_user": rounds,
+                "max_tokens": self.args.max_tokens,
+                "ban_tokens": self.eog,
+                "offset": 1000 * concurrency,
+            }
+        )
+        return summarize_streams(raw)
+
+    # --- the model path ---------------------------------------------------------------------
+
+    def inprocess(self, threads: int) -> dict[str, Any]:
+        out = subprocess.run(
+            [
+                str(servers.BENCH_VENV / "python"),
+                str(ROOT / "bench" / "inprocess.py"),
+                self.model,
+                str(threads),
+                str(self.args.max_tokens),
+                "3",
+                ",".join(map(str, self.eog)),
+            ],
+            capture_output=True,
+            timeout=600,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "bench")},
+        )
+        result: dict[str, Any] = json.loads(out.stdout)
+        speeds = sorted(r["decode_tok_s"] for r in result["runs"])
+        result["decode_tok_s"] = speeds[len(speeds) // 2]
+        result["ttft_ms"] = 1000 * sorted(r["ttft"] for r in result["runs"])[len(speeds) // 2]
+        return result
+
+    def run_levels(self, server: servers.Server, *, sample_memory: bool = False) -> dict[str, Any]:
+        warm = stream_body({"model": server.model, "max_tokens": 16}, 0)
+        warm["stream"] = False
+        warm.pop("stream_options")
+        for _ in range(2):
+            post(server.url + "/v1/chat/completions", warm)
+        levels: dict[str, Any] = {}
+        memory: dict[str, Any] = {}
+        if sample_memory:
+            memory["idle_mb"] = {str(p): servers.rss_mb(p) for p in server.workers()}
+        for concurrency in self.args.levels:
+            if not self.time_left(f"{server.name} at {concurrency} streams"):
+                break
+            rounds = 4 if concurrency == 1 else 3 if concurrency == 2 else 2
+            self.note_load(f"{server.name} c={concurrency}")
+            with sampling_rss(server.workers()) as peaks, other_cpu(server) as cpu:
+                level = levels[str(concurrency)] = self.streams(server, concurrency, rounds)
+            others = cpu["busy"] - cpu["ours"] - level["loadgen_cpu_s"]
+            level["other_cpu_pct"] = max(0.0, 100 * others / cpu["total"])
+            if sample_memory:
+                memory.setdefault("peak_mb", {})[str(concurrency)] = {
+                    str(p): mb for p, mb in peaks.items()
+                }
+            print(
+                f"  {server.name}: {concurrency} streams: {report.brief(levels[str(concurrency)])}"
+            )
+        if sample_memory:
+            time.sleep(1.0)
+            memory["after_mb"] = {str(p): servers.rss_mb(p) for p in server.workers()}
+            memory["master_mb"] = servers.rss_mb(server.proc.pid)
+        return {"levels": levels, "memory": memory, "details": server.details}
+
+    def gateway(self, layout: Layout, name: str) -> servers.Server:
+        env = {
+            "MODEL_BACKEND": "llama",
+            "MODEL_PATH": self.model,
+            "N_CTX": str(self.n_ctx),
+            "N_BATCH": str(self.n_batch),
+            "N_THREADS": str(layout.threads),
+            "N_PARALLEL": str(layout.parallel),
+            **self.args.gateway_env,
+        }
+        server = servers.gateway(
+            name,
+            self.logs,
+            workers=layout.workers,
+            env=env,
+            metrics_dir=self.logs / name,
+        )
+        server.model = "bench"
+        server.details.update(layout=str(layout), description=layout.describe())
+        return server
+
+    def model_section(self) -> None:
+        section: dict[str, Any] = {"servers": {}, "inprocess": {}}
+        self.results["model"] = section
+        self.eog = eog_tokens(self.model)
+        section["banned_tokens"] = self.eog
+        baselines = self.args.baselines
+        layouts = [self.default]
+        layouts += [Layout.parse(BEFORE)] if "before" in baselines else []
+        layouts += [Layout.parse(x) for x in self.args.layouts]
+        layouts = list(dict.fromkeys(layouts))
+        for threads in sorted({x.threads for x in layouts}):
+            self.note_load(f"in-process {threads} threads")
+            measured = section["inprocess"][str(threads)] = self.inprocess(threads)
+            print(f"  in process, {threads} threads: {measured['decode_tok_s']:.1f} tok/s")
+        for layout in layouts:
+            tag = (
+                "default"
+                if layout == self.default
+                else "before"
+                if str(layout) == BEFORE
+                else "layout"
+            )
+            name = f"gateway {layout}"
+            if not self.time_left(name):
+                continue
+            with servers.running(self.gateway(layout, name)) as server:
+                entry = self.run_levels(server, sample_memory=layout == self.default)
+                entry["role"] = tag
+                section["servers"][name] = entry
+        total_threads = self.default.workers * self.default.threads
+        total_parallel = self.default.workers * self.default.parallel
+        if "llama_cpp.server" in baselines and self.time_left("llama_cpp.server"):
+            server = servers.llama_cpp_server(
+                "llama_cpp.server",
+                self.logs,
+                model=self.model,
+                threads=total_threads,
+                n_ctx=self.n_ctx,
+            )
+            server.model = "bench"
+            server.details.update(description=f"{total_threads} threads, one request at a time")
+            with servers.running(server):
+                entry = self.run_levels(server)
+                entry["role"] = "baseline"
+                section["servers"]["llama_cpp.server"] = entry
+        binary = self.args.llama_server if "llama-server" in baselines else ""
+        if binary and self.time_left("llama-server"):
+            server = servers.llama_server(
+                "llama-server",
+                self.logs,
+                binary=binary,
+                model=self.model,
+                threads=total_threads,
+                parallel=total_parallel,
+                n_ctx=self.n_ctx,
+            )
+            server.model = "bench"
+            server.details.update(
+                description=f"{total_threads} threads, -np {total_parallel}, "
+                f"-c {self.n_ctx * total_parallel}",
+                version=llama_server_version(binary),
+            )
+            with servers.running(server):
+                entry = self.run_levels(server)
+                entry["role"] = "baseline"
+                section["servers"]["llama-server"] = entry
+        elif not self.args.llama_server:
+            self.results["skipped"].append("llama-server: LLAMA_SERVER not given")
+
+    # --- gateway overhead -------------------------------------------------------------------
+
+    def overhead_section(self) -> None:
+        if not self.time_left("gateway overhead"):
+            return
+        section: dict[str, Any] = {}
+        self.results["overhead"] = section
+        duration = self.args.overhead_seconds
+        plain = {
+            "model": "bench",
+            "messages": [{"role": "user", "content": "Hello!"}],
+            "max_tokens": 64,
+        }
+        stream = {**plain, "max_tokens": 256, "stream": True}
+        env = {
+            "MODEL_BACKEND": "mock",
+            "MOCK_TTFT_MS": "0",
+            "MOCK_TOKEN_MS": "0",
+            "MOCK_MAX_TOKENS": "256",
+        }
+        body_file = self.logs / "bare_body.json"
+        events_file = self.logs / "bare_events.txt"
+        with servers.running(
+            servers.gateway(
+                "gateway mock",
+                self.logs,
+                workers=1,
+                env=env,
+                metrics_dir=self.logs / "mock",
+            )
+        ) as gateway:
+            body_file.write_bytes(post(gateway.url + "/v1/chat/completions", plain))
+            events_file.write_bytes(post(gateway.url + "/v1/chat/completions", stream))
+            section["gateway"] = self.overhead_runs(gateway, plain, stream, duration)
+        section["body_bytes"] = body_file.stat().st_size
+        section["stream_events"] = events_file.read_bytes().count(b"data: ")
+        with servers.running(
+            servers.bare("bare ASGI", self.logs, body=body_file, events=events_file)
+        ) as bare:
+            section["bare"] = self.overhead_runs(bare, plain, stream, duration)
+
+    def overhead_runs(
+        self,
+        server: servers.Server,
+        plain: dict[str, Any],
+        stream: dict[str, Any],
+        duration: float,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        (worker,) = server.workers()
+        for kind, body in (("plain", plain), ("stream", stream)):
+            for concurrency in (1, 32):
+                self.note_load(f"{server.name} {kind} c={concurrency}")
+                before = servers.cpu_seconds(worker)
+                raw = self.loadgen(
+                    {
+                        "kind": "requests",
+                        "url": server.url + "/v1/chat/completions",
+                        "body": body,
+                        "concurrency": concurrency,
+                        "duration": duration,
+                    }
+                )
+                cpu = servers.cpu_seconds(worker) - before
+                summary = summarize_requests(raw)
+                # CPU of the worker per request / per SSE event, over the whole run (warm-up
+                # requests included in both the CPU time and the counts).
+                served = summary["requests"] + concurrency
+                summary["worker_cpu_pct"] = 100 * cpu / summary["wall_s"]
+                summary["cpu_us_per_request"] = 1e6 * cpu / served if served else None
+                if kind == "stream":
+                    events = summary["events"] * served / max(1, summary["requests"])
+                    summary["cpu_us_per_event"] = 1e6 * cpu / events if events else None
+                out[f"{kind} c={concurrency}"] = summary
+                print(f"  {server.name} {kind} c={concurrency}: {summary['rps']:.0f} req/s")
+        return out
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        wait_quiet(self.args.quiet_wait, self.args.quiet_load, self.results)
+        self.note_load("start")
+        sections = self.args.sections
+        try:
+            if "model" in sections or "memory" in sections:
+                print("bench: model path")
+                self.model_section()
+            if "overhead" in sections:
+                print("bench: gateway overhead")
+                self.overhead_section()
+        finally:
+            self.note_load("end")
+            self.results["finished"] = datetime.now().isoformat(timespec="seconds")
+            self.results["logs"] = str(self.logs)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            base = RESULTS / self.stamp
+            base.with_suffix(".json").write_text(json.dumps(self.results, indent=1))
+            base.with_suffix(".md").write_text(report.markdown(self.results))
+            print(f"bench: wrote {base}.md and .json (server logs in {self.logs})")
+
+
+def main() -> None:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--llama-server", default=env("LLAMA_SERVER", ""))
+    parser.add_argument("--layouts", default=env("BENCH_LAYOUTS", ""))
+    parser.add_argument("--levels", default=env("BENCH_LEVELS", "1,2,4,8,16"))
+    parser.add_argument("--max-tokens", type=int, default=int(env("BENCH_MAX_TOKENS", "128")))
+    parser.add_argument("--sections", default=env("BENCH_SECTIONS", "model,overhead,memory"))
+    parser.add_argument(
+        "--baselines", default=env("BENCH_BASELINES", "before,llama_cpp.server,llama-server")
+    )
+    parser.add_argument("--gateway-env", default=env("BENCH_GATEWAY_ENV", ""))
+    parser.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET", "1800")))
+    parser.add_argument(
+        "--overhead-seconds",
+        type=float,
+        default=float(env("BENCH_OVERHEAD_SECONDS", "5")),
+    )
+    parser.add_argument("--quiet-wait", type=float, default=float(env("BENCH_QUIET_WAIT", "0")))
+    parser.add_argument("--quiet-load", type=float, default=float(env("BENCH_QUIET_LOAD", "0.5")))
+    args = parser.parse_args()
+    args.layouts = [x for x in args.layouts.split(",") if x.strip()]
+    args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    args.sections = {x.strip() for x in args.sections.split(",") if x.strip()}
+    args.baselines = {x.strip() for x in args.baselines.split(",") if x.strip()}
+    args.gateway_env = dict(x.split("=", 1) for x in args.gateway_env.split(",") if "=" in x)
+    if args.llama_server and not os.access(args.llama_server, os.X_OK):
+        parser.error(f"LLAMA_SERVER={args.llama_server} is not an executable file")
+    Bench(args).run()
+
+
+if __name__ == "__main__":
+    main()
