@@ -72,6 +72,8 @@ _WORDS = (
     "and",
     "far",
 )
+_TOKENS = tuple(" " + word for word in _WORDS)
+_DRAW = 32  # words drawn from the generator at once
 
 
 class MockSettings(BackendSettings):
@@ -134,11 +136,15 @@ class MockBackend(Backend[MockSettings]):
         if self._ttft:
             await asyncio.sleep(self._ttft)
         produced = 0
+        words: list[str] = []
         while produced < limit:
             if produced and self._token_delay:
                 await asyncio.sleep(self._token_delay)
-            word = rng.choice(_WORDS)
-            token = word.capitalize() if produced == 0 else " " + word
+            if not words:  # drawn a few at a time: this loop is the mock's whole cost
+                words = rng.choices(_TOKENS, k=min(_DRAW, limit - produced))[::-1]
+            token = words.pop()
+            if produced == 0:
+                token = token[1:].capitalize()
             if produced % 9 == 8:
                 token += "."
             produced += 1

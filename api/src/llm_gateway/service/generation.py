@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,20 +75,29 @@ class Generation:
         self._has_slot = True
         self.stats.started = time.perf_counter()
         try:
-            self._iterator = self._run()
-            self._first = await anext(self._iterator)
+            self._iterator = self.backend.stream_choices(self.requests)
+            first = await anext(self._iterator)
+            self.stats.first_token_at = time.perf_counter()
+            self._record(first)
+            self._first = first
         except BaseException:
             await self.aclose()
             raise
 
     async def events(self) -> AsyncIterator[Event]:
-        assert self._iterator is not None, "start() first"
+        """The backend's events, each counted as it passes (one generator layer: this is
+        the per-token path)."""
+        iterator = self._iterator
+        assert iterator is not None, "start() first"
+        record = self._record
         try:
             if self._first is not None:
                 first, self._first = self._first, None
                 yield first
-            async for event in self._iterator:
+            async for event in iterator:
+                record(event)
                 yield event
+            self.stats.finished_at = time.perf_counter()
         finally:
             await self.aclose()
 
@@ -109,24 +117,16 @@ class Generation:
                 if self.stats.finished_at is None:
                     self.stats.finished_at = time.perf_counter()
 
-    async def _run(self) -> AsyncIterator[Event]:
-        stats = self.stats
-        output = stats.output
-        choices = self.backend.stream_choices(self.requests)
-        async with aclosing(choices):  # type: ignore[type-var]
-            async for index, delta in choices:
-                if stats.first_token_at is None:
-                    stats.first_token_at = time.perf_counter()
-                if delta.prompt_tokens is not None:
-                    self._count_prompt(index, delta.prompt_tokens)
-                if delta.finish_reason is not None:
-                    self._finish(index, delta)
-                elif delta.completion_tokens is not None:
-                    self._unfinished[index] = delta.completion_tokens
-                if output is not None:
-                    output[index].append(delta.text)
-                yield index, delta
-        stats.finished_at = time.perf_counter()
+    def _record(self, event: Event) -> None:
+        index, delta = event
+        if delta.prompt_tokens is not None and index // self._group_size not in self._prompt_tokens:
+            self._count_prompt(index, delta.prompt_tokens)
+        if delta.finish_reason is not None:
+            self._finish(index, delta)
+        elif delta.completion_tokens is not None:
+            self._unfinished[index] = delta.completion_tokens
+        if self.stats.output is not None:
+            self.stats.output[index].append(delta.text)
 
     def _count_prompt(self, index: int, tokens: int) -> None:
         """Once per prompt: the `n` choices of one prompt share it."""
