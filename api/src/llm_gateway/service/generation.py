@@ -119,21 +119,18 @@ class Generation:
 
     def _record(self, event: Event) -> None:
         index, delta = event
-        if delta.prompt_tokens is not None and index // self._group_size not in self._prompt_tokens:
-            self._count_prompt(index, delta.prompt_tokens)
+        if delta.prompt_tokens is not None:
+            # Once per prompt: the `n` choices of one prompt share it.
+            group = index // self._group_size
+            if group not in self._prompt_tokens:
+                self._prompt_tokens[group] = delta.prompt_tokens
+                self.stats.prompt_tokens += delta.prompt_tokens
         if delta.finish_reason is not None:
             self._finish(index, delta)
         elif delta.completion_tokens is not None:
             self._unfinished[index] = delta.completion_tokens
         if self.stats.output is not None:
             self.stats.output[index].append(delta.text)
-
-    def _count_prompt(self, index: int, tokens: int) -> None:
-        """Once per prompt: the `n` choices of one prompt share it."""
-        group = index // self._group_size
-        if group not in self._prompt_tokens:
-            self._prompt_tokens[group] = tokens
-            self.stats.prompt_tokens += tokens
 
     def _finish(self, index: int, delta: Delta) -> None:
         running = self._unfinished.pop(index, 0)
