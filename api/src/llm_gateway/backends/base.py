@@ -22,6 +22,24 @@ class BackendSettings(EnvSettings):
 
 SettingsT = TypeVar("SettingsT", bound=BackendSettings, default=BackendSettings)
 
+GENERATION_PARAMS: frozenset[str] = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "response_format",
+        "tools",
+        "tool_choice",
+    }
+)
+"""Every optional field a `GenerationRequest` carries: a backend honouring them all (a real
+model, a pass-through) declares `supported_params = GENERATION_PARAMS`."""
+
 
 class Backend(ABC, Generic[SettingsT]):
     """A model behind the API. Streaming first: non-streaming answers are folded from

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ...compat.llama_cpp import Llama, Vocab, load_model
 from ...errors import ContextLengthExceeded, InvalidRequest, ServiceUnavailable
-from ..base import Backend
+from ..base import GENERATION_PARAMS, Backend
 from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
 from .constraints import OutputPlan, plan
 from .embeddings import LlamaEmbedder
@@ -36,22 +36,8 @@ class _Choice:
 class LlamaBackend(Backend[LlamaSettings]):
     name = "llama"
     settings_class = LlamaSettings
-    supported_params = frozenset(
-        {
-            "temperature",
-            "top_p",
-            "seed",
-            "presence_penalty",
-            "frequency_penalty",
-            "logit_bias",
-            "logprobs",
-            "top_logprobs",
-            "response_format",
-            "tools",
-            "tool_choice",
-            "parallel_tool_calls",
-        }
-    )
+    # At most one tool call per answer, so parallel_tool_calls=false always holds.
+    supported_params = GENERATION_PARAMS | {"parallel_tool_calls"}
     supports_embeddings = True
 
     def __init__(self, settings: LlamaSettings) -> None:

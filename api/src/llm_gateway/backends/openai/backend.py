@@ -16,7 +16,7 @@ import httpx
 import orjson
 
 from ...errors import InvalidRequest
-from ..base import Backend
+from ..base import GENERATION_PARAMS, Backend
 from ..types import (
     Delta,
     EmbeddingRequest,
@@ -36,21 +36,7 @@ DRAIN_TIMEOUT = 1.0  # seconds; the body's end normally follows `[DONE]` at once
 class OpenAIBackend(Backend[UpstreamSettings]):
     name = "openai"
     settings_class = UpstreamSettings
-    supported_params = frozenset(
-        {
-            "temperature",
-            "top_p",
-            "seed",
-            "presence_penalty",
-            "frequency_penalty",
-            "logit_bias",
-            "logprobs",
-            "top_logprobs",
-            "response_format",
-            "tools",
-            "tool_choice",
-        }
-    )
+    supported_params = GENERATION_PARAMS
     default_concurrency = 256  # the upstream does the work (and batches it)
     supports_embeddings = True
     supports_dimensions = True
