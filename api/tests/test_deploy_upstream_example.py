@@ -3,17 +3,14 @@ shell and `.env` still winning over its defaults."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
 from .helpers import REPO_ROOT
-from .test_settings_reach_containers import api_setting_names
+from .test_settings_reach_containers import api_setting_names, rendered
 
 EXAMPLE = REPO_ROOT / "deploy" / "upstream.example.yml"
 
@@ -26,19 +23,9 @@ def test_the_example_sets_only_real_settings_and_reaches_the_host() -> None:
 
 
 def _api_environment(env: dict[str, str]) -> dict[str, Any]:
-    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}}
     files = ["-f", "docker-compose.yml", "-f", str(EXAMPLE)]
-    result = subprocess.run(
-        ["docker", "compose", *files, "config", "--format", "json"],
-        cwd=REPO_ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    environment: dict[str, Any] = json.loads(result.stdout)["services"]["api"]["environment"]
+    document = rendered(["docker", "compose", *files, "config", "--format", "json"], env)
+    environment: dict[str, Any] = document["services"]["api"]["environment"]
     return environment
 
 

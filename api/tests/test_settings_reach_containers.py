@@ -155,10 +155,12 @@ def test_the_readme_documents_only_settings_that_exist() -> None:
     assert documented <= set(dotenv()), sorted(documented - set(dotenv()))
 
 
-def _config(env: dict[str, str]) -> dict[str, Any]:
+def rendered(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """The JSON a command prints, run in the repository with `env` as the whole shell
+    environment (plus PATH and HOME): what Compose or the Swarm script make of the files."""
     base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}}
     result = subprocess.run(
-        ["docker", "compose", "--profile", "*", "config", "--format", "json"],
+        command,
         cwd=REPO_ROOT,
         env={**base, **env},
         capture_output=True,
@@ -169,6 +171,10 @@ def _config(env: dict[str, str]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
     return document
+
+
+def _config(env: dict[str, str]) -> dict[str, Any]:
+    return rendered(["docker", "compose", "--profile", "*", "config", "--format", "json"], env)
 
 
 @pytest.fixture(scope="module")
@@ -204,19 +210,10 @@ def test_compose_gives_the_shell_precedence_over_dotenv() -> None:
 
 def _swarm_stack(env: dict[str, str]) -> dict[str, Any]:
     """What `make swarm-up` hands `docker stack deploy`."""
-    base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME"}}
-    result = subprocess.run(
+    return rendered(
         ["python3", "scripts/swarm_stack.py", "--profile", "monitoring"],
-        cwd=REPO_ROOT,
-        env={**base, "COMPOSE_PROJECT_NAME": "settings-test", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        {"COMPOSE_PROJECT_NAME": "settings-test", **env},
     )
-    assert result.returncode == 0, result.stderr
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
 
 
 @pytest.mark.usefixtures("compose_cli")
