@@ -16,10 +16,10 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from ..helpers import REPO_ROOT
 
@@ -109,5 +109,30 @@ def screenshot_path(name: str) -> Path:
     return ARTIFACTS / name
 
 
-def console_errors(messages: list[Any]) -> list[str]:
-    return [m.text for m in messages if m.type == "error"]
+def collect_errors(page: Page) -> list[str]:
+    """A list that fills with the page's console errors and uncaught exceptions (a
+    Content-Security-Policy violation is reported as a console error)."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+# Records the last answer's text length at every DOM change, with whether the stream was
+# still open then (aria-busy on the conversation). A MutationObserver callback runs once
+# per batch of changes, so each record is a state of the page a reader could have seen.
+RECORD_ANSWER_LENGTHS = """() => {
+  window.answerLengths = [];
+  const log = document.getElementById("messages");
+  new MutationObserver(() => {
+    const answers = log.querySelectorAll(".message.assistant .content");
+    if (answers.length === 0) return;
+    const length = answers[answers.length - 1].textContent.length;
+    window.answerLengths.push([length, log.getAttribute("aria-busy") === "true"]);
+  }).observe(log, { subtree: true, childList: true, characterData: true, attributes: true });
+}"""

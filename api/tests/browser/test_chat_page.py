@@ -11,41 +11,20 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from ..caddy_process import CaddyProcess
 from ..helpers import ServerProcess
 from ..observability.scrape import parse, total
-from .chromium import poll_until, screenshot_path
+from .chromium import RECORD_ANSWER_LENGTHS, collect_errors, poll_until, screenshot_path
 from .conftest import API_KEY
-
-# Records the last answer's text length at every DOM change, with whether the stream was
-# still open then (aria-busy on the conversation). A MutationObserver callback runs once
-# per batch of changes, so each record is a state of the page a reader could have seen.
-RECORD_ANSWER_LENGTHS = """() => {
-  window.answerLengths = [];
-  const log = document.getElementById("messages");
-  new MutationObserver(() => {
-    const answers = log.querySelectorAll(".message.assistant .content");
-    if (answers.length === 0) return;
-    const length = answers[answers.length - 1].textContent.length;
-    window.answerLengths.push([length, log.getAttribute("aria-busy") === "true"]);
-  }).observe(log, { subtree: true, childList: true, characterData: true, attributes: true });
-}"""
 
 
 def open_page(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
     """The page, loaded, with every console error and uncaught exception collected
     (a Content-Security-Policy violation is reported as a console error)."""
     page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = collect_errors(page)
     page.goto(url + "/")
     return page, errors
 

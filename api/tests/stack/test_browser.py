@@ -7,9 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, expect
+from playwright.sync_api import expect
 
-from ..browser.chromium import chromium, require_browser, screenshot_path
+from ..browser.chromium import (
+    RECORD_ANSWER_LENGTHS,
+    chromium,
+    collect_errors,
+    require_browser,
+    screenshot_path,
+)
 from .conftest import Stack
 
 pytestmark = pytest.mark.browser
@@ -21,30 +27,12 @@ def _browser_available() -> None:
     require_browser()
 
 
-RECORD_ANSWER_LENGTHS = """() => {
-  window.answerLengths = [];
-  const log = document.getElementById("messages");
-  new MutationObserver(() => {
-    const answers = log.querySelectorAll(".message.assistant .content");
-    if (answers.length === 0) return;
-    const length = answers[answers.length - 1].textContent.length;
-    window.answerLengths.push([length, log.getAttribute("aria-busy") === "true"]);
-  }).observe(log, { subtree: true, childList: true, characterData: true, attributes: true });
-}"""
-
-
 def test_the_chat_page_streams_an_answer(stack: Stack) -> None:
     with chromium([stack.ca_cert]) as browser:
         context = browser.new_context(viewport={"width": 900, "height": 640})
         context.set_default_timeout(60_000)
         page = context.new_page()
-        errors: list[str] = []
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                errors.append(message.text)
-
-        page.on("console", on_console)
+        errors = collect_errors(page)
         response = page.goto(stack.base_url + "/")
         assert response is not None and response.ok
         assert "script-src 'self'" in response.headers["content-security-policy"]
