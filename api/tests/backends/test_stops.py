@@ -41,3 +41,17 @@ def test_text_that_cannot_start_a_stop_is_not_held_back() -> None:
     assert matcher.feed("hello") == ("hello", False)
     assert matcher.feed(" ST") == (" ", False)
     assert matcher.feed("ART") == ("START", False)
+
+
+def test_the_stop_that_ended_the_text_is_named() -> None:
+    matcher = StopMatcher(["END", "\n\n"])
+    assert matcher.matched is None
+    assert matcher.feed("one\n") == ("one", False)
+    assert matcher.feed("\ntwo END") == ("one\n"[3:], True)
+    assert matcher.matched == "\n\n"
+
+
+def test_the_earliest_of_two_stops_wins_and_is_named() -> None:
+    matcher = StopMatcher(["later", "soon"])
+    assert matcher.feed("it is soon, not later") == ("it is ", True)
+    assert matcher.matched == "soon"

@@ -154,6 +154,7 @@ class MockBackend(Backend[MockSettings]):
                 yield Delta(
                     text=text,
                     finish_reason="stop",
+                    stop_sequence=stops.matched,
                     prompt_tokens=prompt_tokens,
                     completion_tokens=produced,
                 )

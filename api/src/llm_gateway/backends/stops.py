@@ -11,18 +11,21 @@ class StopMatcher:
     shown to the client.
     """
 
-    __slots__ = ("_buffer", "_stops")
+    __slots__ = ("_buffer", "_stops", "matched")
 
     def __init__(self, stops: tuple[str, ...] | list[str]) -> None:
         self._stops = tuple(s for s in stops if s)
         self._buffer = ""
+        self.matched: str | None = None
+        """The stop sequence that ended the text, once one has (APIs that name it read it)."""
 
     def feed(self, text: str) -> tuple[str, bool]:
         if not self._stops:
             return text, False
         buffer = self._buffer + text
-        cut = min((i for i in (buffer.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
+        hits = [(i, stop) for stop in self._stops if (i := buffer.find(stop)) >= 0]
+        if hits:
+            cut, self.matched = min(hits, key=lambda hit: hit[0])
             self._buffer = ""
             return buffer[:cut], True
         hold = self._held_suffix(buffer)

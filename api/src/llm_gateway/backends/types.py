@@ -117,5 +117,8 @@ class Delta:
     tool_calls: list[ToolCallDelta] | None = None
     logprobs: list[TokenLogprob] | None = None
     finish_reason: FinishReason | None = None
+    stop_sequence: str | None = None
+    """With finish_reason "stop": the stop sequence that ended the choice, when one did (the
+    Anthropic API names it; None when the model ended on its own or the backend can't tell)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None

@@ -61,6 +61,7 @@ class Shaper:
                 text=emitted,
                 logprobs=logprobs,
                 finish_reason="stop",
+                stop_sequence=self.stops.matched,
                 completion_tokens=self.produced,
             )
         if emitted or logprobs:
