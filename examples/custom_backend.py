@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_gateway.backends import Backend, BackendSettings, Delta, GenerationRequest
+from llm_gateway.backends import BackendSettings, Delta, GenerationRequest, SingleChoiceBackend
 from llm_gateway.backends.stops import StopMatcher
 from llm_gateway.errors import InvalidRequest
 from pydantic import Field
@@ -110,7 +110,7 @@ def read_passages(folder: Path, pattern: str) -> list[Passage]:
     return passages
 
 
-class PassageAnswerer(Backend[PassagesSettings]):
+class PassageAnswerer(SingleChoiceBackend[PassagesSettings]):
     """The whole contract: a settings class, `load()`, and `stream()` yielding `Delta`s."""
 
     name = "passages"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from llm_gateway.backends import Backend, Delta, GenerationRequest
+from llm_gateway.backends import Delta, GenerationRequest, SingleChoiceBackend
 from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.errors import ContextLengthExceeded
 
 
-class FailsMidStream(Backend):
+class FailsMidStream(SingleChoiceBackend):
     """Yields two tokens, then crashes with an internal error."""
 
     name = "fails-mid-stream"
@@ -20,7 +20,7 @@ class FailsMidStream(Backend):
         raise RuntimeError("secret internal detail /srv/weights.bin")
 
 
-class RefusesLongPrompts(Backend):
+class RefusesLongPrompts(SingleChoiceBackend):
     """Raises a typed client error before any output."""
 
     name = "refuses"

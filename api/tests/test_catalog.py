@@ -64,9 +64,9 @@ async def test_each_id_reaches_its_own_backend(tmp_path: Path) -> None:
         emb = await c.post("/v1/embeddings", json={"model": "text-embedding-3-small", "input": "x"})
         assert len(emb.json()["data"][0]["embedding"]) == 384
         registry = c._transport.app.state.registry  # type: ignore[attr-defined]
-        assert registry.get("alpha").slots.limit == 3
-        assert registry.get("gpt-4o-mini").slots is registry.get("alpha").slots
-        assert registry.get("echo").slots is not registry.get("alpha").slots
+        assert registry.get("alpha").admission.limit == 3
+        assert registry.get("gpt-4o-mini").admission is registry.get("alpha").admission
+        assert registry.get("echo").admission is not registry.get("alpha").admission
 
 
 def test_without_a_file_the_model_settings_describe_one_model() -> None:

@@ -18,7 +18,7 @@ def test_environment_overrides_env_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert s.port == 9000
     assert s.model_backend == "llama"
     assert s.model_aliases == ["a", "b"]
-    assert s.served_model_ids == ["smollm2-135m-instruct", "a", "b"]
+    assert s.model_id == "smollm2-135m-instruct"
 
 
 def test_bad_values_exit_with_a_readable_message(monkeypatch: pytest.MonkeyPatch) -> None:

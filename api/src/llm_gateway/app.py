@@ -17,6 +17,7 @@ from .backends.loader import create_backend
 from .catalog import ModelSpec, served_models
 from .config import Settings, SettingsError, load_settings
 from .http_errors import install_error_handlers
+from .lifecycle import ShutdownSignal
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
@@ -24,15 +25,13 @@ from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
 from .routes import chat, completions, embeddings, health, metrics, models, responses
-from .routes.direct import direct_routes
-from .routes.respond import ShutdownSignal
-from .service import GenerationService, ModelRegistry
-from .service.embeddings import EmbeddingsService
+from .routes.gateway import Gateway
+from .routes.openapi import document
+from .service import ModelRegistry
+from .service.admission import Admission
 from .service.limits import Limits
-from .service.openai_tokens import Cl100kDecoder
-from .service.responses import ResponsesService
-from .service.slots import Slots
 from .store import open_store
+from .translate.openai_tokens import Cl100kDecoder
 
 log = structlog.get_logger("llm_gateway.app")
 
@@ -54,7 +53,7 @@ def _serve(
     options: Mapping[str, Any] | None,
 ) -> None:
     """One model of the catalog: its backend (its own settings: the entry's, then the
-    environment's), its slots per worker, its ids."""
+    environment's), its admission per worker, its ids."""
     try:
         backend = create_backend(spec.backend, {**spec.settings, **(options or {})})
     except SettingsError as exc:
@@ -66,9 +65,9 @@ def _serve(
     registry.add(
         backend,
         spec.ids,
-        slots=Slots(concurrency, queue, timeout, on_change=track),
-        # Embeddings have slots of their own: never waiting behind generation, nor it behind them.
-        embedding_slots=Slots(concurrency, queue, timeout),
+        admission=Admission(concurrency, queue, timeout, on_change=track),
+        # Embeddings are admitted apart: never waiting behind generation, nor it behind them.
+        embedding_admission=Admission(concurrency, queue, timeout),
         owned_by=spec.owned_by,
         endpoints=frozenset(spec.endpoints) if spec.endpoints else None,
     )
@@ -97,7 +96,6 @@ def create_app(
         max_tools=settings.max_tools,
         max_tokens=settings.max_tokens,
     )
-    service = GenerationService(registry, limits, keep_output=settings.log_content)
     store = open_store(settings.response_store, settings.response_ttl, settings.response_store_max)
 
     @contextlib.asynccontextmanager
@@ -125,34 +123,36 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.registry = registry
-    app.state.service = service
-    app.state.store = store
-    app.state.metrics = app_metrics
-    app.state.responses = ResponsesService(service, store)
-    decoder = Cl100kDecoder(settings.cl100k_path)
-    app.state.embeddings = EmbeddingsService(
-        service, decoder if settings.embedding_token_ids == "cl100k_base" else None
-    )
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
     # streams still open end with an error event, queued requests get a 503.
-    app.state.shutting_down = ShutdownSignal()
-    routers = (
-        chat.router,
-        completions.router,
-        responses.router,
-        embeddings.router,
-        models.router,
-        health.router,
-        metrics.router,
+    app.state.shutting_down = shutdown = ShutdownSignal()
+    app.state.registry = registry
+    app.state.metrics = app_metrics
+    app.state.gateway = Gateway(
+        models=registry,
+        limits=limits,
+        store=store,
+        shutdown=shutdown,
+        token_decoder=Cl100kDecoder(settings.cl100k_path)
+        if settings.embedding_token_ids == "cl100k_base"
+        else None,
+        keep_output=settings.log_content,
     )
-    for router in routers:
+    # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py).
+    app.router.routes.extend(
+        [*chat.routes, *completions.routes, *responses.routes, *embeddings.routes]
+    )
+    for router in (responses.router, models.router, health.router, metrics.router):
         app.include_router(router)
-    # The generation endpoints answered by Starlette directly, in front of their documented
-    # FastAPI twins (routes/direct.py).
-    api_routes = [route for router in routers for route in router.routes]
-    app.router.routes[:0] = direct_routes(api_routes)
+    api_routes = list(app.router.routes)
+    fastapi_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(fastapi_openapi(), api_routes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
     # too; keys are checked, then rate limits, before a body is read.

@@ -8,7 +8,7 @@ MODELS_FILE (YAML)::
         backend: llama                   # llama | mock | openai | package.module:Class
         aliases: [gpt-3.5-turbo]         # more ids for the same model
         concurrency: 4                   # generations at once per worker (default: the backend's)
-        endpoints: [chat, responses]     # a subset of chat, completions, responses, embeddings
+        endpoints: [chat, responses]     # some of: chat completions responses messages embeddings
         owned_by: my-team
         settings:                        # the backend's own settings (its class validates them;
           n_ctx: 4096                    # the environment fills in the rest)
@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .config import Settings
 from .env import SettingsError
 
-Endpoint = Literal["chat", "completions", "responses", "embeddings"]
+Endpoint = Literal["chat", "completions", "responses", "messages", "embeddings"]
 
 
 class ModelSpec(BaseModel):
@@ -97,7 +97,6 @@ def served_models(settings: Settings) -> list[ModelSpec]:
             id=settings.model_id,
             backend=settings.model_backend,
             aliases=[a for a in settings.model_aliases if a != settings.model_id],
-            concurrency=settings.max_concurrent or None,
             owned_by=settings.model_owned_by,
         )
     ]

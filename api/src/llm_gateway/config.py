@@ -147,14 +147,6 @@ class Settings(EnvSettings):
     def auth_enabled(self) -> bool:
         return bool(self.api_keys or self.api_keys_file)
 
-    @property
-    def served_model_ids(self) -> list[str]:
-        """The primary id first, then aliases, without duplicates."""
-        seen: dict[str, None] = {self.model_id: None}
-        for alias in self.model_aliases:
-            seen.setdefault(alias, None)
-        return list(seen)
-
 
 def is_public_site(address: str) -> bool:
     """True for a name or address reachable from the internet (a real domain)."""

@@ -1,20 +1,21 @@
 """Errors → HTTP: the OpenAI error response for anything raised, in one place.
 
 Every error answered anywhere (routes, middleware, the generation response) goes through
-`send_error` or the handlers installed here, and is left on the request's state where the
+`send_error` or the handlers installed here, and is left on the request context where the
 observability middleware reads it for the log line and the metrics.
 """
 
 from __future__ import annotations
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .context import request_context
 from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, api_error
-from .routes.json import json_response
 
 
 def http_api_error(exc: BaseException, scope: Scope) -> APIError:
@@ -39,17 +40,17 @@ def http_api_error(exc: BaseException, scope: Scope) -> APIError:
 
 
 def error_response(error: APIError) -> Response:
-    return json_response(error.body(), error.status, error.headers or None)
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers or None,
+    )
 
 
 def remember_error(scope: Scope, error: BaseException) -> None:
-    """Leave the error where the observability middleware reads it (the request's state)."""
-    scope.setdefault("state", {})["error"] = error
-
-
-def remembered_error(scope: Scope) -> BaseException | None:
-    error = scope.get("state", {}).get("error")
-    return error if isinstance(error, BaseException) else None
+    """Leave the error where the observability middleware reads it (the request context)."""
+    request_context(scope).error = error
 
 
 async def send_error(scope: Scope, receive: Receive, send: Send, exc: BaseException) -> None:

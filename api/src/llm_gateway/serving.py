@@ -12,6 +12,7 @@ from uvicorn.config import Config
 from uvicorn.server import Server
 
 from .compat.uvicorn_worker import ServerClassWorker
+from .lifecycle import shutdown_signal
 
 
 def shutdown_schedule(graceful_timeout: float) -> tuple[float, float]:
@@ -24,12 +25,6 @@ def shutdown_schedule(graceful_timeout: float) -> tuple[float, float]:
     return graceful_timeout - 2 * margin, graceful_timeout - margin
 
 
-def shutdown_event(app: object) -> asyncio.Event | None:
-    """The event `create_app` leaves on `app.state` for the server to set."""
-    event = getattr(getattr(app, "state", None), "shutting_down", None)
-    return event if isinstance(event, asyncio.Event) else None
-
-
 class DrainingServer(Server):
     """uvicorn's server, which lets in-flight requests run for `timeout_graceful_shutdown`
     and then cancels them; this one first sets the app's shutdown event at `drain_after`, so
@@ -40,7 +35,7 @@ class DrainingServer(Server):
         self.drain_after = drain_after
 
     def _drain(self) -> None:
-        if (event := shutdown_event(self.config.app)) is not None:
+        if (event := shutdown_signal(self.config.app)) is not None:
             event.set()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

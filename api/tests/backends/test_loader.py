@@ -8,8 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import Field
 
-from llm_gateway.backends import Backend, BackendSettings, Delta, GenerationRequest
-from llm_gateway.backends.loader import create_backend
+from llm_gateway.backends import (
+    Backend,
+    BackendSettings,
+    Delta,
+    GenerationRequest,
+    SingleChoiceBackend,
+)
+from llm_gateway.backends.loader import backend_class, create_backend
 from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.env import SettingsError
 
@@ -18,7 +24,7 @@ class EchoSettings(BackendSettings):
     echo_times: int = Field(1, ge=1, le=10)
 
 
-class Echo(Backend[EchoSettings]):
+class Echo(SingleChoiceBackend[EchoSettings]):
     name = "echo"
     settings_class = EchoSettings
 
@@ -61,3 +67,18 @@ def test_a_class_that_is_not_a_backend_is_refused() -> None:
         create_backend(f"{__name__}:EchoSettings")
     with pytest.raises(ValueError, match="cannot import"):
         create_backend("no_such_module:Thing")
+
+
+class OnlyStream(Backend):  # type: ignore[type-arg]
+    """Writes `stream()` but subclasses `Backend`, not `SingleChoiceBackend`."""
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        yield Delta(text="x", finish_reason="stop")
+
+
+def test_a_class_missing_the_entry_point_is_refused_saying_which_base_to_use() -> None:
+    with pytest.raises(ValueError) as info:
+        backend_class("tests.backends.test_loader:OnlyStream")
+    message = str(info.value)
+    assert "does not implement stream_choices" in message
+    assert "SingleChoiceBackend" in message

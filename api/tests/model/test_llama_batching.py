@@ -14,13 +14,15 @@ from dataclasses import dataclass, replace
 import jsonschema
 import pytest
 
-from llm_gateway.backends import Delta, GenerationRequest, Message
+from llm_gateway.backends import Delta, GenerationRequest, Message, PromptGroup
 from llm_gateway.backends.llama.backend import LlamaBackend
 from llm_gateway.backends.llama.engine import Engine
-from llm_gateway.backends.llama.sequences import Event, Finished, Job, Token
+from llm_gateway.backends.llama.sequences import EngineEvent, Finished, Job, Token
 from llm_gateway.backends.llama.settings import LlamaSettings
 from llm_gateway.compat.llama_cpp import Vocab, load_model
 from llm_gateway.errors import ContextLengthExceeded
+
+from ..support.backends import one_choice
 
 PARALLEL = 4
 
@@ -54,7 +56,7 @@ async def answer(backend: LlamaBackend, request: GenerationRequest) -> Answer:
     text: list[str] = []
     last = Delta()
     count = 0
-    async for delta in backend.stream(request):
+    async for delta in one_choice(backend, request):
         text.append(delta.text)
         last = delta
         count += 1
@@ -144,7 +146,7 @@ async def test_cancelling_one_sequence_leaves_the_others_unchanged(backend: Llam
 
     async def cut_short() -> int:
         got = 0
-        async with contextlib.aclosing(backend.stream(requests[1])) as deltas:  # type: ignore[type-var]
+        async with contextlib.aclosing(one_choice(backend, requests[1])) as deltas:  # type: ignore[type-var]
             async for _ in deltas:
                 got += 1
                 if got == 5:
@@ -167,7 +169,6 @@ async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBacken
     """The three choices of one prompt: the prompt is evaluated once (the others copy its KV)
     and each choice is what that choice's seed gives alone."""
     base = ask("Tell me a joke about computers.", max_tokens=24, temperature=0.9, seed=40)
-    requests = [replace(base, choice_index=i) for i in range(3)]
     stats = backend.engine.stats  # type: ignore[union-attr]
     evaluated, cached, copied, shared = (
         stats.prompt_tokens_evaluated,
@@ -178,7 +179,7 @@ async def test_n_choices_share_one_evaluation_of_the_prompt(backend: LlamaBacken
     texts: dict[int, list[str]] = {0: [], 1: [], 2: []}
     finished: dict[int, Delta] = {}
     prompt_tokens = None
-    async for index, delta in backend.stream_choices(requests):
+    async for index, delta in backend.stream_choices([PromptGroup(base, 3)]):
         texts[index].append(delta.text)
         prompt_tokens = delta.prompt_tokens
         if delta.finish_reason:
@@ -229,7 +230,7 @@ async def test_a_shared_prefix_is_copied_from_a_busy_slot(backend: LlamaBackend)
 
     async def first() -> Answer:
         text: list[str] = []
-        async for delta in backend.stream(tutor("Why do cats purr?")):
+        async for delta in one_choice(backend, tutor("Why do cats purr?")):
             text.append(delta.text)
             first_running.set()
         return Answer("".join(text), None, None, len(text))
@@ -249,10 +250,10 @@ async def test_a_prompt_over_the_context_is_refused_before_any_generation(
     steps, evaluated = stats.steps, stats.prompt_tokens_evaluated
     too_long = ask("hello " * 3000)
     with pytest.raises(ContextLengthExceeded):
-        await anext(backend.stream(too_long))  # type: ignore[arg-type]
+        await anext(one_choice(backend, too_long))  # type: ignore[arg-type]
     too_many = ask("Hi", max_tokens=backend.settings.n_ctx)
     with pytest.raises(ContextLengthExceeded):
-        await anext(backend.stream(too_many))  # type: ignore[arg-type]
+        await anext(one_choice(backend, too_many))  # type: ignore[arg-type]
     assert (stats.steps, stats.prompt_tokens_evaluated) == (steps, evaluated)
     assert backend.context_window == backend.settings.n_ctx
 
@@ -272,7 +273,7 @@ async def queued(backend: LlamaBackend, count: int) -> None:
     """Until the engine's queue holds `count` sequences."""
     assert backend.engine is not None
     for _ in range(10_000):
-        if backend.engine.waiting >= count:
+        if backend.engine.stats.waiting >= count:
             return
         await asyncio.sleep(0.001)
     raise AssertionError(f"the engine never queued {count} sequences")
@@ -295,7 +296,7 @@ async def test_more_sequences_than_slots_wait_in_order_and_can_leave(
     async def run(i: int) -> Answer:
         text: list[str] = []
         last = Delta()
-        async for delta in backend.stream(requests[i]):
+        async for delta in one_choice(backend, requests[i]):
             if not text:
                 first_token_order.append(i)
                 if len(first_token_order) == 4:
@@ -305,7 +306,7 @@ async def test_more_sequences_than_slots_wait_in_order_and_can_leave(
         return Answer("".join(text), last.finish_reason, last.completion_tokens, len(text))
 
     async def cancelled_while_waiting() -> None:
-        stream = backend.stream(requests[5])
+        stream = one_choice(backend, requests[5])
         pending = asyncio.ensure_future(anext(stream))  # type: ignore[arg-type]
         await asyncio.sleep(0.01)  # the earliest slot frees in 15 steps
         assert not pending.done()
@@ -339,13 +340,13 @@ def small_batch_engine(model_file: str) -> Iterator[Engine]:
 
 def run_group(
     engine: Engine, jobs: list[Job], cancel_first_after: int | None = None
-) -> dict[int, list[Event]]:
+) -> dict[int, list[EngineEvent]]:
     """Submit the jobs as one prompt group; cancel choice 0 once that many prompt tokens
     were evaluated; return every choice's events."""
-    events: dict[int, list[Event]] = {i: [] for i in range(len(jobs))}
+    events: dict[int, list[EngineEvent]] = {i: [] for i in range(len(jobs))}
     done = {i: False for i in range(len(jobs))}
 
-    def deliver(index: int, items: list[Event]) -> None:
+    def deliver(index: int, items: list[EngineEvent]) -> None:
         events[index].extend(items)
         done[index] = done[index] or any(isinstance(e, Finished) for e in items)
 
@@ -364,7 +365,7 @@ def run_group(
     return events
 
 
-def text_of(events: list[Event]) -> str:
+def text_of(events: list[EngineEvent]) -> str:
     return "".join(e.text for e in events if isinstance(e, Token))
 
 

@@ -9,7 +9,7 @@ import httpx
 from prometheus_client import generate_latest
 
 from llm_gateway.observability.metrics import Metrics
-from llm_gateway.service.slots import Slots
+from llm_gateway.service.admission import Admission
 
 from ..helpers import asgi_client, settings
 from ..support.polling import async_poll_until
@@ -106,7 +106,7 @@ async def test_metrics_scrapes_are_counted_under_their_own_route() -> None:
 
 async def test_running_and_waiting_follow_the_slots() -> None:
     metrics = Metrics(version="t")
-    slots = Slots(1, 4, 5.0, on_change=metrics.add_model("m", "mock"))
+    slots = Admission(1, 4, 5.0, on_change=metrics.add_model("m", "mock"))
 
     def gauges() -> tuple[float, float]:
         seen = parse(generate_latest(metrics.registry).decode())

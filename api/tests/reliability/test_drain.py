@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from llm_gateway.app import create_app
-from llm_gateway.serving import shutdown_event, shutdown_schedule
+from llm_gateway.lifecycle import shutdown_signal
+from llm_gateway.serving import shutdown_schedule
 
 from ..faulty_backends import CountingMock
 from ..helpers import asgi_client, settings
@@ -19,12 +20,12 @@ from .support import CHAT, assert_error, chat_body
 
 
 def assert_idle(app: FastAPI) -> None:
-    slots = app.state.registry.get("mock-model").slots
+    slots = app.state.registry.get("mock-model").admission
     assert (slots.running, slots.waiting) == (0, 0)
 
 
 async def slots_show(app: FastAPI, running: int = 0, waiting: int = 0) -> None:
-    slots = app.state.registry.get("mock-model").slots
+    slots = app.state.registry.get("mock-model").admission
     await async_poll_until(
         lambda: (slots.running, slots.waiting),
         10,
@@ -95,10 +96,10 @@ async def test_a_stream_that_finished_is_not_touched_by_a_later_drain() -> None:
         assert events[-1] == "[DONE]" and all("error" not in e for e in events[:-1])
 
 
-def test_the_worker_finds_the_apps_shutdown_event() -> None:
+def test_the_worker_finds_the_apps_shutdown_signal() -> None:
     app = create_app(settings())
-    assert shutdown_event(app) is app.state.shutting_down
-    assert shutdown_event(object()) is None
+    assert shutdown_signal(app) is app.state.shutting_down
+    assert shutdown_signal(object()) is None
 
 
 @pytest.mark.parametrize("graceful", [1, 3, 10, 30, 3600])

@@ -33,7 +33,7 @@ async def test_error_without_streaming_is_a_500_without_internals(spec: SpecVali
         assert "secret" not in r.text
         # the slot was released: the next request is served too
         assert (await client.get("/health")).status_code == 200
-        slots = client.app.state.registry.get("mock-model").slots
+        slots = client.app.state.registry.get("mock-model").admission
         assert slots.running == 0
 
 

@@ -1,6 +1,6 @@
 """Model backends behind one streaming interface. Backends know nothing about HTTP."""
 
-from .base import Backend, BackendSettings
+from .base import Backend, BackendSettings, ChoiceDelta, SingleChoiceBackend, choice_requests
 from .types import (
     Delta,
     EmbeddingRequest,
@@ -8,6 +8,7 @@ from .types import (
     FinishReason,
     GenerationRequest,
     Message,
+    PromptGroup,
     TokenLogprob,
     ToolCallDelta,
     ToolSpec,
@@ -16,13 +17,17 @@ from .types import (
 __all__ = [
     "Backend",
     "BackendSettings",
+    "ChoiceDelta",
     "Delta",
     "EmbeddingRequest",
     "Embeddings",
     "FinishReason",
     "GenerationRequest",
     "Message",
+    "PromptGroup",
+    "SingleChoiceBackend",
     "TokenLogprob",
     "ToolCallDelta",
     "ToolSpec",
+    "choice_requests",
 ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from typing import ClassVar, Generic
 
 from typing_extensions import TypeVar
 
 from ..env import EnvSettings
 from .metrics import NoUpstreamMetrics, UpstreamMetrics
-from .types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
+from .types import Delta, EmbeddingRequest, Embeddings, GenerationRequest, PromptGroup
 
 
 class BackendSettings(EnvSettings):
@@ -41,16 +42,25 @@ GENERATION_PARAMS: frozenset[str] = frozenset(
 model, a pass-through) declares `supported_params = GENERATION_PARAMS`."""
 
 
+ChoiceDelta = tuple[int, Delta]
+"""A delta of one choice of a call: (the choice's index across the call's groups, delta)."""
+
+
 class Backend(ABC, Generic[SettingsT]):
     """A model behind the API. Streaming first: non-streaming answers are folded from
-    `stream()` by the renderers, so the two can never disagree.
+    `stream_choices()` by the renderers, so the two can never disagree.
 
-    Contract for `stream()`:
-    - yield `Delta`s as tokens come; the last one has `finish_reason` and token counts;
+    One entry point, `stream_choices(groups)`: every choice of one API call. A backend that
+    makes one choice at a time subclasses `SingleChoiceBackend` and writes `stream(request)`.
+    Contract:
+    - yield `(choice index, Delta)` as tokens come; each choice's last delta has
+      `finish_reason` and token counts; deltas of different choices may interleave;
     - honour `max_tokens` and `stop` (the stop text itself is not returned);
     - raise `errors.APIError` subclasses for the client's mistakes (e.g.
       `ContextLengthExceeded`) before yielding anything, other exceptions for faults;
-    - stop working promptly when the iterator is closed (client went away).
+    - stop working promptly when the iterator is closed (client went away);
+    - the `n` choices of a group share its prompt: use `choice_index` (set on each choice's
+      request) to vary unseeded output.
 
     Settings: declare `settings_class = MySettings` (a `BackendSettings` subclass); the loader
     builds it and passes it to `__init__`. A backend never sees the server's configuration.
@@ -95,23 +105,34 @@ class Backend(ABC, Generic[SettingsT]):
         self.ready = False
 
     @abstractmethod
-    def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        """Generate one choice."""
+    def stream_choices(self, groups: Sequence[PromptGroup]) -> AsyncIterator[ChoiceDelta]:
+        """Every choice of one API call, numbered across `groups` (see `PromptGroup`)."""
 
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         """Embed every input (backends with `supports_embeddings`). Raise `errors.APIError`
         subclasses for the client's mistakes (e.g. an input longer than the model takes)."""
         raise NotImplementedError(f"the {self.name} backend does not embed")
 
-    async def stream_choices(
-        self, requests: Sequence[GenerationRequest]
-    ) -> AsyncIterator[tuple[int, Delta]]:
-        """Every choice of one API call as `(index into requests, delta)`: the `n` choices of
-        a prompt are adjacent and differ only in `choice_index`. This default runs them one
-        after another through `stream()`; a backend that can run them at once (sharing the
-        prompt's work) overrides it. Deltas of different choices may interleave; each
-        choice's own deltas stay in order and end with its `finish_reason`."""
-        for index, request in enumerate(requests):
+
+def choice_requests(groups: Sequence[PromptGroup]) -> list[GenerationRequest]:
+    """One request per choice, in choice order, each with its `choice_index` in its group."""
+    return [
+        group.request if i == 0 else replace(group.request, choice_index=i)
+        for group in groups
+        for i in range(group.n)
+    ]
+
+
+class SingleChoiceBackend(Backend[SettingsT]):
+    """For backends that generate one choice at a time: write `stream(request)`; the choices
+    of a call then run one after another."""
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
+        """Generate one choice."""
+
+    async def stream_choices(self, groups: Sequence[PromptGroup]) -> AsyncIterator[ChoiceDelta]:
+        for index, request in enumerate(choice_requests(groups)):
             async with aclosing(self.stream(request)) as deltas:  # type: ignore[type-var]
                 async for delta in deltas:
                     yield index, delta

@@ -4,6 +4,7 @@ and its own settings, read from the environment like the server's."""
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,13 @@ def backend_class(spec: str) -> type[Backend[Any]]:
         raise ValueError(
             f"MODEL_BACKEND={spec!r}: {class_name!r} is not a subclass of "
             "llm_gateway.backends.Backend"
+        )
+    if inspect.isabstract(cls):
+        missing = sorted(cls.__abstractmethods__)
+        raise ValueError(
+            f"MODEL_BACKEND={spec!r}: {class_name!r} does not implement {', '.join(missing)} "
+            "(a backend that makes one choice at a time subclasses "
+            "llm_gateway.backends.SingleChoiceBackend and writes `stream(request)`)"
         )
     return cls
 

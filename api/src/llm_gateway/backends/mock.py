@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from pydantic import Field
 
 from ..errors import ContextLengthExceeded, InvalidRequest
-from .base import Backend, BackendSettings
+from .base import BackendSettings, SingleChoiceBackend
 from .stops import StopMatcher
 from .types import (
     Delta,
@@ -87,7 +87,7 @@ class MockSettings(BackendSettings):
     )
 
 
-class MockBackend(Backend[MockSettings]):
+class MockBackend(SingleChoiceBackend[MockSettings]):
     name = "mock"
     settings_class = MockSettings
     supported_params = frozenset({"seed", "logprobs", "top_logprobs"})

@@ -62,6 +62,16 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptGroup:
+    """One prompt and how many choices to generate from it (a request's `n`). A call is a
+    sequence of groups; its choices are numbered across them, group by group (the `n`
+    choices of the first group are 0..n-1, and so on)."""
+
+    request: GenerationRequest
+    n: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class EmbeddingRequest:
     """Texts, or token ids (already tokenized by the client), to embed, in order."""
 

@@ -8,12 +8,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import KeyRing, bearer_token
+from ..context import request_context
 from ..errors import Unauthorized
 from ..http_errors import send_error
 
 OPEN_PATHS = frozenset({"/health", "/ready"})
 METRICS_PATH = "/metrics"
-OPEN_OWNER = "open"  # without keys, stored state has one owner: everyone who can reach it
 
 
 class AuthMiddleware:
@@ -42,7 +42,7 @@ class AuthMiddleware:
             )
         if not self.keys.check(token):
             return Unauthorized("Incorrect API key provided.")
-        scope.setdefault("state", {})["owner"] = KeyRing.owner(token)
+        request_context(scope).owner = KeyRing.owner(token)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

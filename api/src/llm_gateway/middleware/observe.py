@@ -17,11 +17,11 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..context import RequestContext, request_context
 from ..errors import api_error
-from ..http_errors import error_response, remembered_error
+from ..http_errors import error_response
 from ..observability.metrics import Metrics
 from ..observability.request_id import HEADER, request_id_from
-from ..service import Generation
 
 log = structlog.get_logger("llm_gateway.request")
 
@@ -62,7 +62,8 @@ class ObserveMiddleware:
         start = time.perf_counter()
         request_id = request_id_from(Headers(scope=scope))
         id_header = (HEADER.encode(), request_id.encode())
-        scope.setdefault("state", {})
+        context = request_context(scope)
+        context.request_id, context.started = request_id, start
         status: int | None = None
 
         async def send_with_id(message: Message) -> None:
@@ -81,16 +82,19 @@ class ObserveMiddleware:
                 if status is None:
                     await error_response(api_error(exc))(scope, receive, send_with_id)
             finally:
-                self._observe(scope, status, time.perf_counter() - start, crash)
+                self._observe(scope, context, status, time.perf_counter() - start, crash)
 
     def _observe(
-        self, scope: Scope, status: int | None, duration: float, crash: Exception | None
+        self,
+        scope: Scope,
+        context: RequestContext,
+        status: int | None,
+        duration: float,
+        crash: Exception | None,
     ) -> None:
-        state: dict[str, Any] = scope["state"]
-        generation: Generation | None = state.get("generation")
-        # A generation's figures, or those a route without one left (embeddings).
-        stats = generation.stats if generation is not None else state.get("stats")
-        error = crash or remembered_error(scope)
+        generation = context.generation
+        stats = context.figures
+        error = crash or context.error
         client_error = api_error(error) if error is not None else None
         error_type = client_error.type if client_error else None
         status = status or 500  # nothing was sent: the task was cancelled mid-way

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import values as prometheus_values
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from ..compat.prometheus import writes_multiprocess_values
 
 PREFIX = "llm_gateway_"
 
@@ -51,7 +52,7 @@ class GenerationRecord(Protocol):
 def multiprocess_dir() -> str | None:
     """The directory to aggregate from, if prometheus_client really writes values there
     (it decides once, at import, from the environment)."""
-    if getattr(prometheus_values.ValueClass, "_multiprocess", False):
+    if writes_multiprocess_values():
         return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     return None
 

@@ -159,3 +159,8 @@ class ChatCompletionRequest(SamplingFields):
     def token_limit(self) -> int | None:
         """`max_completion_tokens` wins over the deprecated `max_tokens`."""
         return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def token_limit_param(self) -> str:
+        """The name of the field `token_limit` came from (for a 400's `param`)."""
+        return "max_completion_tokens" if self.max_completion_tokens else "max_tokens"

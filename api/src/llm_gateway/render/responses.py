@@ -3,8 +3,8 @@ typed events (`response.created` … `response.completed`) with increasing seque
 
 Output items are built from the same deltas as chat: text becomes a `message` item with one
 `output_text` part, tool-call fragments become `function_call` items. The finished response
-is handed to the service's record (stored when `store` is true) before the client is told it
-is complete, so a next turn can always continue from it.
+is handed to the generation's completion hook (which stores it when `store` is true) before
+the client is told it is complete, so a next turn can always continue from it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import orjson
 
 from ..backends import Delta, TokenLogprob
 from ..errors import api_error
+from ..protocol.ids import new_id
 from ..protocol.responses import CreateResponseRequest, FunctionToolChoice
 from ..service import Generation
-from ..service.responses import ResponseRecord, new_id
 
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+Event = tuple[str, dict[str, Any]]
+"""A stream event before framing: its type and fields."""
 
 
 def event(kind: str, payload: dict[str, Any]) -> bytes:
@@ -87,19 +89,16 @@ class _Call:
 
 
 class ResponsesRenderer:
-    def __init__(
-        self, generation: Generation, req: CreateResponseRequest, record: ResponseRecord
-    ) -> None:
+    def __init__(self, generation: Generation, req: CreateResponseRequest) -> None:
         self.generation = generation
         self.req = req
-        self.record = record
+        self.id = new_id("resp")
         self.created_at = int(time.time())
         self.sequence = 0
         self.output: list[_Message | _Call] = []
         self.open: _Message | _Call | None = None
         self.calls: dict[int, _Call] = {}
         self.finish_reason: str | None = None
-        self.streaming = True  # body() folds the same deltas without building events
 
     # --- the response object --------------------------------------------------------
 
@@ -116,7 +115,7 @@ class ResponsesRenderer:
         if isinstance(tool_choice, FunctionToolChoice):
             tool_choice = {"type": "function", "name": tool_choice.name}
         return {
-            "id": self.record.id,
+            "id": self.id,
             "object": "response",
             "created_at": self.created_at,
             "status": status,
@@ -170,14 +169,18 @@ class ResponsesRenderer:
 
     # --- events -------------------------------------------------------------------
 
-    def _event(self, kind: str, **fields: Any) -> bytes:
-        if not self.streaming:
-            return b""
+    def _event(self, kind: str, **fields: Any) -> Event:
+        """An event of the stream, not framed yet: `body()` folds the same deltas and drops
+        them, `sse()` numbers and frames them (`_frame`)."""
+        return kind, fields
+
+    def _frame(self, pending: Event) -> bytes:
+        kind, fields = pending
         payload = {"type": kind, **fields, "sequence_number": self.sequence}
         self.sequence += 1
         return event(kind, payload)
 
-    def _close_open(self) -> list[bytes]:
+    def _close_open(self) -> list[Event]:
         item, self.open = self.open, None
         if item is None:
             return []
@@ -216,7 +219,7 @@ class ResponsesRenderer:
             self._event("response.output_item.done", output_index=index, item=item.item(status)),
         ]
 
-    def _open(self, item: _Message | _Call) -> list[bytes]:
+    def _open(self, item: _Message | _Call) -> list[Event]:
         out = self._close_open()
         self.output.append(item)
         self.open = item
@@ -238,9 +241,9 @@ class ResponsesRenderer:
             )
         return out
 
-    def _apply(self, delta: Delta) -> list[bytes]:
+    def _apply(self, delta: Delta) -> list[Event]:
         """Fold one delta into the output, returning the events it causes."""
-        out: list[bytes] = []
+        out: list[Event] = []
         if delta.text or delta.logprobs:
             if not isinstance(self.open, _Message):
                 out += self._open(_Message())
@@ -280,34 +283,36 @@ class ResponsesRenderer:
         return out
 
     async def sse(self) -> AsyncGenerator[bytes, None]:
-        yield self._event("response.created", response=self.response("in_progress"))
-        yield self._event("response.in_progress", response=self.response("in_progress"))
+        frame = self._frame
+        yield frame(self._event("response.created", response=self.response("in_progress")))
+        yield frame(self._event("response.in_progress", response=self.response("in_progress")))
         async for _, delta in self.generation.events():
-            for chunk in self._apply(delta):
-                yield chunk
-        for chunk in self._close_open():
-            yield chunk
+            for pending in self._apply(delta):
+                yield frame(pending)
+        for pending in self._close_open():
+            yield frame(pending)
         status = self._status()
         final = self.response(status)
-        await self.record.save(final)
-        yield self._event(f"response.{status}", response=final)
+        await self.generation.complete(final)
+        yield frame(self._event(f"response.{status}", response=final))
 
     async def body(self) -> dict[str, Any]:
-        self.streaming = False
         async for _, delta in self.generation.events():
             self._apply(delta)
         self._close_open()
         final = self.response(self._status())
-        await self.record.save(final)
+        await self.generation.complete(final)
         return final
 
     def error_tail(self, exc: BaseException) -> bytes:
         """A stream that fails after it began: an `error` event, then `response.failed`."""
         error = api_error(exc)
         code = "rate_limit_exceeded" if error.status == 429 else "server_error"
-        return self._event(
-            "error", code=error.code, message=error.message, param=error.param
-        ) + self._event(
-            "response.failed",
-            response=self.response("failed", error={"code": code, "message": error.message}),
+        return self._frame(
+            self._event("error", code=error.code, message=error.message, param=error.param)
+        ) + self._frame(
+            self._event(
+                "response.failed",
+                response=self.response("failed", error={"code": code, "message": error.message}),
+            )
         )

@@ -1,23 +1,34 @@
+"""`POST /v1/chat/completions`."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from starlette.requests import Request
 
 from ..protocol.chat import ChatCompletionRequest
 from ..render import ChatRenderer
-from .direct import direct
-from .openapi import completion_route_docs
+from ..translate.chat import chat_call
+from .gateway import gateway_of
+from .openapi import BodyRoute
 from .parsing import parse_body
 from .respond import GenerationResponse
 
-router = APIRouter()
 
-
-@router.post("/v1/chat/completions", **completion_route_docs(ChatCompletionRequest))
-@direct
-async def chat_completions(request: Request) -> Response:
+async def chat_completions(request: Request) -> GenerationResponse:
     req = await parse_body(request, ChatCompletionRequest)
-    generation = request.app.state.service.chat(req)
+    gateway = gateway_of(request)
+    generation = gateway.start(chat_call(req, gateway.models, gateway.limits))
     renderer = ChatRenderer(generation, include_usage=req.include_usage)
     return GenerationResponse(
-        generation, renderer, stream=bool(req.stream), shutdown=request.app.state.shutting_down
+        generation, renderer, stream=bool(req.stream), shutdown=gateway.shutdown
     )
+
+
+routes = [
+    BodyRoute(
+        "/v1/chat/completions",
+        chat_completions,
+        body=ChatCompletionRequest,
+        summary="Create a chat completion",
+        answers="The completion; an SSE stream of chunks when `stream` is true.",
+    )
+]

@@ -1,23 +1,34 @@
+"""`POST /v1/completions` (legacy text completions)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from starlette.requests import Request
 
 from ..protocol.completions import CompletionRequest
 from ..render import CompletionRenderer
-from .direct import direct
-from .openapi import completion_route_docs
+from ..translate.completions import completion_call
+from .gateway import gateway_of
+from .openapi import BodyRoute
 from .parsing import parse_body
 from .respond import GenerationResponse
 
-router = APIRouter()
 
-
-@router.post("/v1/completions", **completion_route_docs(CompletionRequest))
-@direct
-async def completions(request: Request) -> Response:
+async def completions(request: Request) -> GenerationResponse:
     req = await parse_body(request, CompletionRequest)
-    generation = request.app.state.service.complete(req)
+    gateway = gateway_of(request)
+    generation = gateway.start(completion_call(req, gateway.models, gateway.limits))
     renderer = CompletionRenderer(generation, include_usage=req.include_usage, echo=bool(req.echo))
     return GenerationResponse(
-        generation, renderer, stream=bool(req.stream), shutdown=request.app.state.shutting_down
+        generation, renderer, stream=bool(req.stream), shutdown=gateway.shutdown
     )
+
+
+routes = [
+    BodyRoute(
+        "/v1/completions",
+        completions,
+        body=CompletionRequest,
+        summary="Create a text completion",
+        answers="The completion; an SSE stream of chunks when `stream` is true.",
+    )
+]

@@ -1,25 +1,37 @@
+"""`POST /v1/embeddings`."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from starlette.requests import Request
+from starlette.responses import Response
 
+from ..context import request_context
 from ..protocol.embeddings import EmbeddingsRequest
 from ..render.embeddings import embeddings_body
-from ..service.embeddings import EmbeddingsService
-from .direct import direct
+from ..service.embeddings import embed, embedding_stats
+from ..translate.embeddings import embedding_call
+from .gateway import gateway_of
 from .json import ignored_params, json_response
-from .openapi import completion_route_docs
+from .openapi import BodyRoute
 from .parsing import parse_body
 
-router = APIRouter()
 
-
-@router.post("/v1/embeddings", **completion_route_docs(EmbeddingsRequest))
-@direct
 async def embeddings(request: Request) -> Response:
     req = await parse_body(request, EmbeddingsRequest)
-    service: EmbeddingsService = request.app.state.embeddings
-    stats = service.stats(req)
-    request.scope.setdefault("state", {})["stats"] = stats
-    served, result = await service.embed(req, stats)
-    body = embeddings_body(served.id, result, req.encoding_format or "float")
+    gateway = gateway_of(request)
+    call = embedding_call(req, gateway.models, gateway.limits, gateway.token_decoder)
+    stats = request_context(request.scope).stats = embedding_stats(call)
+    result = await embed(call, stats)
+    body = embeddings_body(call.served.id, result, req.encoding_format or "float")
     return json_response(body, headers=ignored_params(stats.ignored_params))
+
+
+routes = [
+    BodyRoute(
+        "/v1/embeddings",
+        embeddings,
+        body=EmbeddingsRequest,
+        summary="Create embeddings",
+        answers="One embedding per input.",
+    )
+]

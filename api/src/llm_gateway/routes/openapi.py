@@ -1,19 +1,25 @@
-"""OpenAPI descriptions for routes that parse their own bodies.
+"""Routes that parse their own bodies, and their OpenAPI descriptions.
 
-The completion routes read the raw body (so every validation failure is a 400 that names the
-field, never FastAPI's 422), which leaves FastAPI nothing to describe. These helpers give the
-decorators the request model's JSON schema and the responses the routes really send.
+The generation routes read the raw body (so every validation failure is a 400 that names the
+field, never FastAPI's 422), which leaves FastAPI nothing to describe: each is one Starlette
+route (`BodyRoute`) whose operation is built here from its protocol model, and added to the
+schema FastAPI makes for its own routes (`document`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Scope
 
 from ..protocol.errors import ErrorResponse
 
 _DEFS = "#/$defs/"
+_COMPONENTS = "#/components/schemas/"
 
 _ERROR_STATUSES = {
     400: "Malformed JSON, a wrong type or an out-of-range value (`param` names the field).",
@@ -51,27 +57,71 @@ def request_schema(model: type[BaseModel]) -> dict[str, Any]:
     return inlined
 
 
-def completion_route_docs(model: type[BaseModel]) -> dict[str, Any]:
-    """`openapi_extra` and `responses` for a completion route (a JSON body, a JSON or SSE
-    answer, OpenAI error objects): `@router.post(path, **completion_route_docs(Model))`."""
-    ok = {
-        "description": "The completion; an SSE stream of chunks when `stream` is true.",
-        "content": {
-            "application/json": {"schema": {"type": "object"}},
-            # No schema: tools disagree on whether it describes the body or each event.
-            "text/event-stream": {},
-        },
-    }
-    errors: dict[int | str, dict[str, Any]] = {
-        status: {"model": ErrorResponse, "description": text}
-        for status, text in _ERROR_STATUSES.items()
-    }
-    return {
-        "openapi_extra": {
+class BodyRoute(Route):
+    """A POST endpoint that parses its own JSON body into `body` (a protocol model), so that
+    every validation failure is a 400 naming the field, never FastAPI's 422 — and is
+    answered by Starlette directly, without FastAPI's per-request machinery (about 40 µs).
+    It is documented in the OpenAPI schema from `body` (`document`), and leaves itself in
+    the scope like FastAPI's routes do (observability labels metrics by the template)."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Awaitable[ASGIApp]],
+        *,
+        body: type[BaseModel],
+        summary: str,
+        answers: str,
+    ) -> None:
+        super().__init__(path, endpoint, methods=["POST"])
+        self.body = body
+        self.summary = summary
+        self.answers = answers
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.FULL:
+            child["route"] = self
+        return match, child
+
+    def operation(self) -> dict[str, Any]:
+        """The OpenAPI operation: the request model's schema, a JSON or SSE answer, and the
+        OpenAI error objects this route may send."""
+        error = {"application/json": {"schema": {"$ref": _COMPONENTS + "ErrorResponse"}}}
+        errors = {
+            str(status): {"description": text, "content": error}
+            for status, text in _ERROR_STATUSES.items()
+        }
+        return {
+            "summary": self.summary,
+            "operationId": self.name,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": request_schema(model)}},
-            }
-        },
-        "responses": {200: ok, **errors},
-    }
+                "content": {"application/json": {"schema": request_schema(self.body)}},
+            },
+            "responses": {
+                "200": {
+                    "description": self.answers,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        # No schema: tools disagree on whether it describes the body or each event.
+                        "text/event-stream": {},
+                    },
+                },
+                **errors,
+            },
+        }
+
+
+def document(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """`schema` (FastAPI's, for its own routes) with every `BodyRoute` added, and the error
+    objects they refer to in `components`."""
+    paths = schema.setdefault("paths", {})
+    for route in routes:
+        if isinstance(route, BodyRoute):
+            paths.setdefault(route.path, {})["post"] = route.operation()
+    error = ErrorResponse.model_json_schema(ref_template=_COMPONENTS + "{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(error.pop("$defs", {}))
+    components["ErrorResponse"] = error
+    return schema

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable
 from typing import TypeVar
 
 import orjson
 import structlog
-from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from ..context import request_context
 from ..errors import APIError, ServerShuttingDown
 from ..http_errors import remember_error
+from ..lifecycle import ShutdownSignal
 from ..render import Renderer
 from ..service import Generation
 from .json import ignored_params
@@ -42,25 +43,6 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 class Interruption(enum.Enum):
     DISCONNECT = "disconnect"  # the client went away
     SHUTDOWN = "shutdown"  # the worker's graceful shutdown period is ending
-
-
-class ShutdownSignal(asyncio.Event):
-    """The app's "the graceful shutdown period is ending" event (set by the server). It also
-    tells its subscribers the moment it is set, so no task per response has to wait on it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._subscribers: set[Callable[[], None]] = set()
-
-    def set(self) -> None:
-        super().set()
-        for notify in list(self._subscribers):
-            notify()
-
-    def subscribe(self, notify: Callable[[], None]) -> Callable[[], None]:
-        """Call `notify` when set; returns the unsubscribe function."""
-        self._subscribers.add(notify)
-        return lambda: self._subscribers.discard(notify)
 
 
 async def until_interrupted(
@@ -105,9 +87,9 @@ async def until_interrupted(
     return None, result
 
 
-class GenerationResponse(Response):
-    """`renderer.sse()` when `stream`, else `renderer.body()` as JSON. A Starlette `Response`
-    only so that routes can return it; it sends everything itself."""
+class GenerationResponse:
+    """`renderer.sse()` when `stream`, else `renderer.body()` as JSON: an ASGI app a route
+    returns, which sends everything itself."""
 
     def __init__(
         self,
@@ -122,17 +104,13 @@ class GenerationResponse(Response):
         self.stream = stream
         self.shutdown = shutdown
         self.headers_sent = False
-        # Not Response.__init__: there is no body yet. What the framework may read:
-        self.status_code = 200
-        self.background = None
-        self.raw_headers = []
         self.extra_headers = [
             (k.encode(), v.encode())
             for k, v in ignored_params(generation.stats.ignored_params).items()
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})["generation"] = self.generation
+        request_context(scope).generation = self.generation
         try:
             if self.shutdown.is_set():
                 raise ServerShuttingDown()

@@ -9,15 +9,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from ..context import request_context
 from ..errors import InvalidRequest, NotFound
-from ..middleware.auth import OPEN_OWNER
 from ..protocol.errors import ErrorResponse
 from ..protocol.responses import CreateResponseRequest
 from ..render.responses import ResponsesRenderer
-from ..store import ResponseStore, StoredResponse
-from .direct import direct
+from ..store import StoredResponse
+from ..translate.responses import response_call
+from .gateway import gateway_of
 from .json import json_response
-from .openapi import completion_route_docs
+from .openapi import BodyRoute
 from .parsing import parse_body
 from .respond import GenerationResponse
 
@@ -28,29 +29,38 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _owner(request: Request) -> str:
-    owner = request.scope.get("state", {}).get("owner", OPEN_OWNER)
-    return owner if isinstance(owner, str) else OPEN_OWNER
+    return request_context(request.scope).owner
 
 
 async def _stored(request: Request, response_id: str) -> StoredResponse:
-    store: ResponseStore = request.app.state.store
-    record = await store.get(_owner(request), response_id)
+    record = await gateway_of(request).store.get(_owner(request), response_id)
     if record is None:
         raise NotFound(f"No response found with id '{response_id}'.", param="response_id")
     return record
 
 
-@router.post("/v1/responses", **completion_route_docs(CreateResponseRequest))
-@direct
-async def create_response(request: Request) -> Response:
+async def create_response(request: Request) -> GenerationResponse:
     req = await parse_body(request, CreateResponseRequest)
-    generation, record = await request.app.state.responses.create(req, _owner(request))
+    gateway = gateway_of(request)
+    call = await response_call(req, gateway.models, gateway.limits, gateway.store, _owner(request))
+    generation = gateway.start(call)
     return GenerationResponse(
         generation,
-        ResponsesRenderer(generation, req, record),
+        ResponsesRenderer(generation, req),
         stream=bool(req.stream),
-        shutdown=request.app.state.shutting_down,
+        shutdown=gateway.shutdown,
     )
+
+
+routes = [
+    BodyRoute(
+        "/v1/responses",
+        create_response,
+        body=CreateResponseRequest,
+        summary="Create a model response",
+        answers="The response; an SSE stream of typed events when `stream` is true.",
+    )
+]
 
 
 @router.get("/v1/responses/{response_id}", responses=NOT_FOUND)
@@ -96,7 +106,6 @@ async def list_input_items(response_id: str, request: Request) -> Response:
 
 @router.delete("/v1/responses/{response_id}", responses=NOT_FOUND)
 async def delete_response(response_id: str, request: Request) -> Response:
-    store: ResponseStore = request.app.state.store
-    if not await store.delete(_owner(request), response_id):
+    if not await gateway_of(request).store.delete(_owner(request), response_id):
         raise NotFound(f"No response found with id '{response_id}'.", param="response_id")
     return json_response({"id": response_id, "object": "response", "deleted": True})

@@ -1,8 +1,9 @@
-"""Between routes and backends: resolve the model, apply limits, take a slot, run the
-generation as one stream of events. Nothing here knows HTTP or a wire format."""
+"""Between routes and backends: a translated `Call` on its model's backend — admission (a
+bounded queue, then 429), one stream of generation events, usage. Nothing here knows HTTP
+or a wire format."""
 
-from .generation import Generation
+from .call import Call, EmbeddingCall
+from .generation import Generation, GenerationStats
 from .registry import ModelRegistry, ServedModel
-from .requests import GenerationService
 
-__all__ = ["Generation", "GenerationService", "ModelRegistry", "ServedModel"]
+__all__ = ["Call", "EmbeddingCall", "Generation", "GenerationStats", "ModelRegistry", "ServedModel"]

@@ -1,5 +1,5 @@
-"""One API call's generation: its choices, pulled from a backend as a single event stream,
-holding a slot while it runs, and the figures observability reads when it ends.
+"""One call's generation: its choices, pulled from the backend as a single event stream,
+holding an admission slot while it runs, and the figures observability reads when it ends.
 
 Every renderer consumes `events()`, streaming or folding, so the two cannot disagree.
 """
@@ -11,10 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backends import Backend, Delta, GenerationRequest
-from .slots import Slots
-
-Event = tuple[int, Delta]
+from ..backends import ChoiceDelta, Delta, choice_requests
+from .call import Call
 
 
 @dataclass(slots=True)
@@ -44,38 +42,38 @@ class GenerationStats:
 
 
 class Generation:
-    """`start()` takes a slot and waits for the first event, so that errors raised before
-    any output (bad model, context too long, queue full) become plain HTTP errors.
+    """`start()` takes an admission slot and waits for the first event, so that errors raised
+    before any output (bad model, context too long, queue full) become plain HTTP errors.
     `events()` then yields `(choice_index, delta)` until every choice has finished."""
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        backend: Backend,
-        requests: list[GenerationRequest],
-        prompt_group_size: int,
-        slots: Slots,
-        stats: GenerationStats,
-    ) -> None:
-        self.model = model
-        self.backend = backend
-        self.requests = requests
-        self.stats = stats
-        self._group_size = prompt_group_size
-        self._slots = slots
-        self._has_slot = False
-        self._first: Event | None = None
-        self._iterator: AsyncIterator[Event] | None = None
+    def __init__(self, call: Call, *, keep_output: bool = False) -> None:
+        served = call.served
+        self.call = call
+        self.model = served.id
+        self.backend = served.backend
+        self.requests = choice_requests(call.groups)
+        """One request per choice, in choice order."""
+        self.stats = GenerationStats(
+            model=served.id,
+            backend=served.backend.name,
+            choices=len(self.requests),
+            ignored_params=list(call.ignored),
+            output=[[] for _ in self.requests] if keep_output else None,
+        )
+        self._group_of = [g for g, group in enumerate(call.groups) for _ in range(group.n)]
+        self._admission = served.admission
+        self._admitted = False
+        self._first: ChoiceDelta | None = None
+        self._iterator: AsyncIterator[ChoiceDelta] | None = None
         self._prompt_tokens: dict[int, int] = {}
         self._unfinished: dict[int, int] = {}  # running totals of choices in progress
 
     async def start(self) -> None:
-        self.stats.queue_wait = await self._slots.acquire()
-        self._has_slot = True
+        self.stats.queue_wait = await self._admission.acquire()
+        self._admitted = True
         self.stats.started = time.perf_counter()
         try:
-            self._iterator = self.backend.stream_choices(self.requests)
+            self._iterator = self.backend.stream_choices(self.call.groups)
             first = await anext(self._iterator)
             self.stats.first_token_at = time.perf_counter()
             self._record(first)
@@ -84,7 +82,7 @@ class Generation:
             await self.aclose()
             raise
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self) -> AsyncIterator[ChoiceDelta]:
         """The backend's events, each counted as it passes (one generator layer: this is
         the per-token path)."""
         iterator = self._iterator
@@ -111,17 +109,17 @@ class Generation:
             # A choice cut short (client gone, shutdown, error) still cost its tokens.
             self.stats.completion_tokens += sum(self._unfinished.values())
             self._unfinished.clear()
-            if self._has_slot:
-                self._has_slot = False
-                self._slots.release()
+            if self._admitted:
+                self._admitted = False
+                self._admission.release()
                 if self.stats.finished_at is None:
                     self.stats.finished_at = time.perf_counter()
 
-    def _record(self, event: Event) -> None:
+    def _record(self, event: ChoiceDelta) -> None:
         index, delta = event
         if delta.prompt_tokens is not None:
-            # Once per prompt: the `n` choices of one prompt share it.
-            group = index // self._group_size
+            # Once per prompt: the `n` choices of one group share it.
+            group = self._group_of[index]
             if group not in self._prompt_tokens:
                 self._prompt_tokens[group] = delta.prompt_tokens
                 self.stats.prompt_tokens += delta.prompt_tokens
@@ -137,6 +135,12 @@ class Generation:
         finished = delta.completion_tokens
         self.stats.completion_tokens += running if finished is None else finished
         self.stats.finish_reasons.append(delta.finish_reason or "stop")
+
+    async def complete(self, body: dict[str, Any]) -> None:
+        """The renderer's finished response: the call's completion hook runs (a stored
+        response is saved) before the client is told the response is complete."""
+        if self.call.on_complete is not None:
+            await self.call.on_complete(body)
 
     def usage(self) -> dict[str, int]:
         stats = self.stats

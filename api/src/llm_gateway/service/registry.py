@@ -8,17 +8,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backends import Backend
-from ..errors import ModelNotFound
-from .slots import Slots
+from ..errors import InvalidRequest, ModelNotFound, ServiceUnavailable
+from .admission import Admission
 
-ENDPOINTS = frozenset({"chat", "completions", "responses", "embeddings"})
+ENDPOINTS = frozenset({"chat", "completions", "responses", "messages", "embeddings"})
+ENDPOINT_NAMES = {
+    "chat": "chat completions",
+    "completions": "text completions",
+    "responses": "the Responses API",
+    "messages": "the Messages API",
+    "embeddings": "embeddings",
+}
+CHAT_SHAPES = frozenset({"chat", "responses", "messages"})
+"""Endpoints that ride on a backend's chat: the Responses and Messages APIs are chat too."""
 
 
 def backend_endpoints(backend: Backend[Any]) -> frozenset[str]:
-    """Every endpoint the backend can serve (the Responses API rides on chat)."""
-    out = set()
+    """Every endpoint the backend can serve."""
+    out: set[str] = set()
     if backend.supports_chat:
-        out |= {"chat", "responses"}
+        out |= CHAT_SHAPES
     if backend.supports_completions:
         out.add("completions")
     if backend.supports_embeddings:
@@ -28,13 +37,13 @@ def backend_endpoints(backend: Backend[Any]) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class ServedModel:
-    """One id clients use. Aliases of a model share its backend and its slots: generation
-    slots (its concurrency per worker) and, apart, embedding slots."""
+    """One id clients use. Aliases of a model share its backend and its admission: for
+    generation (its concurrency per worker) and, apart, for embeddings."""
 
     id: str
     backend: Backend[Any]
-    slots: Slots
-    embedding_slots: Slots
+    admission: Admission
+    embedding_admission: Admission
     created: int
     owned_by: str
     endpoints: frozenset[str] = ENDPOINTS
@@ -49,8 +58,8 @@ class ModelRegistry:
         backend: Backend[Any],
         ids: list[str],
         *,
-        slots: Slots,
-        embedding_slots: Slots,
+        admission: Admission,
+        embedding_admission: Admission,
         owned_by: str,
         endpoints: frozenset[str] | None = None,
     ) -> None:
@@ -61,7 +70,7 @@ class ModelRegistry:
             self._models.setdefault(
                 model_id,
                 ServedModel(
-                    model_id, backend, slots, embedding_slots, created, owned_by, served_on
+                    model_id, backend, admission, embedding_admission, created, owned_by, served_on
                 ),
             )
 
@@ -73,6 +82,18 @@ class ModelRegistry:
                 f"The model '{model_id}' does not exist or you do not have access to it.",
                 param=param,
             ) from None
+
+    def resolve(self, model_id: str, endpoint: str) -> ServedModel:
+        """The model for a request to `endpoint`: it exists, is loaded, and serves it."""
+        served = self.get(model_id)
+        if not served.backend.ready:
+            raise ServiceUnavailable(f"The model '{model_id}' is still loading; retry shortly.")
+        if endpoint not in served.endpoints:
+            raise InvalidRequest(
+                f"The model '{model_id}' does not support {ENDPOINT_NAMES[endpoint]}.",
+                param="model",
+            )
+        return served
 
     def models(self) -> list[ServedModel]:
         return list(self._models.values())

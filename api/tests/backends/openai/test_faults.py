@@ -303,12 +303,14 @@ async def test_a_client_gone_closes_the_upstream_request() -> None:
     from llm_gateway.backends import GenerationRequest, Message
     from llm_gateway.backends.loader import create_backend
 
+    from ...support.backends import one_choice
+
     with fake_upstream(streams_until_left) as up:
         backend = create_backend("openai", {"upstream_base_url": up.base_url})
         await backend.load()
         try:
             request = GenerationRequest(messages=(Message("user", "Hi"),), model="m")
-            stream = backend.stream(request)
+            stream = one_choice(backend, request)
             first = await anext(stream)
             assert first.text == "Hi"
             await stream.aclose()  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ delivers into `Delta`s for the service."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from pathlib import Path
 
 from ...compat.llama_cpp import Llama, Vocab, load_model
 from ...errors import ContextLengthExceeded, InvalidRequest, ServiceUnavailable
-from ..base import GENERATION_PARAMS, Backend
-from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest
+from ..base import GENERATION_PARAMS, Backend, ChoiceDelta, choice_requests
+from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest, PromptGroup
 from .constraints import OutputPlan, plan
 from .embeddings import LlamaEmbedder
 from .engine import Engine, EngineClosed
 from .prompts import ChatTemplate
-from .sequences import Event, Failed, Finished, Job, Token
+from .sequences import EngineEvent, Failed, Finished, Job, Token
 from .settings import LlamaSettings
 from .shaping import Shaper
 
@@ -145,52 +144,50 @@ class LlamaBackend(Backend[LlamaSettings]):
             logprobs=request.logprobs,
         )
 
-    def _prepare(self, requests: Sequence[GenerationRequest]) -> list[_Choice]:
-        """A job per choice, every error raised before anything runs. Adjacent choices with
-        the same prompt (the `n` of one call) are tokenized once and share the token list."""
+    def _prepare(self, groups: Sequence[PromptGroup]) -> list[list[_Choice]]:
+        """A job per choice, every error raised before anything runs. The choices of a group
+        share its prompt: tokenized once, one token list (the engine evaluates it once)."""
         assert self._vocab is not None
-        choices: list[_Choice] = []
-        previous: tuple[GenerationRequest, OutputPlan, list[int]] | None = None
-        for request in requests:
-            output = plan(request)
+        prepared: list[list[_Choice]] = []
+        for group in groups:
+            output = plan(group.request)
             if output.grammar is not None and not self._vocab.grammar_parses(output.grammar):
                 raise InvalidRequest(
                     "This JSON schema cannot be turned into a generation grammar.",
                     param="tools" if output.mode.startswith("tool") else "response_format",
                 )
-            if previous is not None and _same_prompt(previous[0], previous[1], request, output):
-                tokens = previous[2]
-            else:
-                tokens = self._prompt_tokens(request, output)
-            previous = (request, output, tokens)
-            choices.append(_Choice(self._job(request, tokens, output), output, request.stop))
-        return choices
+            tokens = self._prompt_tokens(group.request, output)
+            prepared.append(
+                [
+                    _Choice(self._job(request, tokens, output), output, request.stop)
+                    for request in choice_requests([group])
+                ]
+            )
+        return prepared
 
     # --- the bridge -----------------------------------------------------------------------
 
-    async def stream_choices(
-        self, requests: Sequence[GenerationRequest]
-    ) -> AsyncIterator[tuple[int, Delta]]:
-        """All choices of a call run in the engine at once; the `n` choices of a prompt share
-        its evaluation. Each choice's deltas come in order and end with its finish_reason."""
+    async def stream_choices(self, groups: Sequence[PromptGroup]) -> AsyncIterator[ChoiceDelta]:
+        """All choices of a call run in the engine at once; the `n` choices of a group share
+        its prompt's evaluation. Each choice's deltas come in order and end with its
+        finish_reason."""
         engine = self.engine
         if engine is None or self._vocab is None:
             raise RuntimeError("model not loaded")
-        choices = await asyncio.to_thread(self._prepare, requests)
+        prepared = await asyncio.to_thread(self._prepare, groups)
         loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue[tuple[int, list[Event]]] = asyncio.Queue()
+        inbox: asyncio.Queue[tuple[int, list[EngineEvent]]] = asyncio.Queue()
 
-        def deliver(index: int, events: list[Event]) -> None:  # the engine thread
+        def deliver(index: int, events: list[EngineEvent]) -> None:  # the engine thread
             loop.call_soon_threadsafe(inbox.put_nowait, (index, events))
 
-        groups: list[list[tuple[int, Job]]] = []
-        for index, choice in enumerate(choices):
-            if groups and groups[-1][-1][1].tokens is choice.job.tokens:
-                groups[-1].append((index, choice.job))
-            else:
-                groups.append([(index, choice.job)])
+        choices = [choice for group in prepared for choice in group]
+        jobs: list[list[tuple[int, Job]]] = []
+        for group in prepared:
+            start = sum(len(g) for g in jobs)
+            jobs.append([(start + i, choice.job) for i, choice in enumerate(group)])
         try:
-            ticket = engine.submit(groups, deliver)
+            ticket = engine.submit(jobs, deliver)
         except EngineClosed:
             raise ServiceUnavailable("The model is shutting down; retry shortly.") from None
         shapers = [Shaper(c.output, c.stop) for c in choices]
@@ -215,23 +212,8 @@ class LlamaBackend(Backend[LlamaSettings]):
         finally:
             ticket.cancel_all()
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        async with contextlib.aclosing(self.stream_choices([request])) as choices:  # type: ignore[type-var]
-            async for _, delta in choices:
-                yield delta
 
-
-def _same_prompt(
-    a: GenerationRequest, a_plan: OutputPlan, b: GenerationRequest, b_plan: OutputPlan
-) -> bool:
-    return (
-        a.messages == b.messages
-        and a.prompt == b.prompt
-        and a_plan.instructions == b_plan.instructions
-    )
-
-
-def _delta(shaper: Shaper, event: Event) -> Delta | None:
+def _delta(shaper: Shaper, event: EngineEvent) -> Delta | None:
     """The delta an engine event makes (None: nothing to send yet)."""
     if isinstance(event, Token):
         return shaper.feed(event)

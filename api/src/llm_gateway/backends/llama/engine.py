@@ -32,19 +32,19 @@ from dataclasses import dataclass
 import structlog
 
 from ...compat.llama_cpp import Batch, Candidates, Context, ContextParams, Llama, Vocab
+from .kv_slots import KvSlotPool
 from .sampling import sampler_for, token_logprob
 from .sequences import (
     Deliver,
+    EngineSequence,
     Failed,
     Finished,
     Group,
     Job,
     Phase,
-    Sequence,
     Ticket,
     Token,
 )
-from .slots import SlotPool
 
 log = structlog.get_logger("llm_gateway.backends.llama")
 
@@ -72,6 +72,8 @@ class EngineStats:
     """Leaders cancelled mid-prompt whose follower took the evaluated part over."""
     largest_batch: int = 0
     most_sequences: int = 0
+    waiting: int = 0
+    """Sequences queued for a slot after the last step."""
 
 
 class EngineClosed(RuntimeError):
@@ -108,10 +110,10 @@ class Engine:
         )
         self._batch = Batch(self._capacity)
         self._candidates = Candidates(vocab.size)
-        self._slots = SlotPool(n_parallel)
+        self._slots = KvSlotPool(n_parallel)
         self._queue: deque[Group] = deque()  # groups with members waiting for a slot
-        self._active: list[Sequence] = []  # sequences holding a slot, in admission order
-        self._touched: list[Sequence] = []  # sequences with events to deliver this step
+        self._active: list[EngineSequence] = []  # sequences holding a slot, in admission order
+        self._touched: list[EngineSequence] = []  # sequences with events to deliver this step
         self._inbox: list[Group] = []
         self._closing = False
         self._wake = threading.Condition()
@@ -125,12 +127,12 @@ class Engine:
     def submit(self, groups: Iterable[list[tuple[int, Job]]], deliver: Deliver) -> Ticket:
         """Queue choices: each group is `(index, job)`s sharing one prompt (the same tokens).
         `deliver(index, events)` is called from the engine thread."""
-        sequences: list[Sequence] = []
+        sequences: list[EngineSequence] = []
         batch: list[Group] = []
         for members in groups:
             group = Group(prompt=members[0][1].tokens)
             for index, job in members:
-                sequence = Sequence(index=index, job=job, group=group, deliver=deliver)
+                sequence = EngineSequence(index=index, job=job, group=group, deliver=deliver)
                 group.waiting.append(sequence)
                 sequences.append(sequence)
             batch.append(group)
@@ -140,13 +142,6 @@ class Engine:
             self._inbox.extend(batch)
             self._wake.notify()
         return Ticket(sequences)
-
-    @property
-    def waiting(self) -> int:
-        """Sequences submitted but not running yet (read from any thread: a snapshot)."""
-        with self._wake:
-            inbox = sum(len(g.waiting) for g in self._inbox)
-            return inbox + sum(len(g.waiting) for g in list(self._queue))
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the loop (sequences still running end as cancelled) and free the context."""
@@ -186,6 +181,7 @@ class Engine:
         self.stats.steps += 1
         self._reap()
         self._admit()
+        self.stats.waiting = sum(len(g.waiting) for g in self._queue)
         planned = self._fill()
         if self._batch.size:
             status = self._context.decode(self._batch)
@@ -194,7 +190,7 @@ class Engine:
             self._advance(planned)
         self._flush()
 
-    def _waiting(self) -> list[Sequence]:
+    def _waiting(self) -> list[EngineSequence]:
         return [s for group in self._queue for s in group.waiting]
 
     # admission -----------------------------------------------------------------------------
@@ -224,7 +220,7 @@ class Engine:
             if not group.waiting:
                 self._queue.popleft()
 
-    def _start(self, sequence: Sequence) -> None:
+    def _start(self, sequence: EngineSequence) -> None:
         job, group = sequence.job, sequence.group
         prompt = group.prompt
         if job.max_new_tokens <= 0:
@@ -287,7 +283,7 @@ class Engine:
         self._active.append(sequence)
         self.stats.most_sequences = max(self.stats.most_sequences, len(self._active))
 
-    def _promote(self, leader: Sequence) -> None:
+    def _promote(self, leader: EngineSequence) -> None:
         """A leader cancelled mid-prompt: its first follower takes over with the part of the
         prompt already evaluated (shared, not redone)."""
         successor, *rest = leader.followers
@@ -308,10 +304,10 @@ class Engine:
 
     # one step ----------------------------------------------------------------------------
 
-    def _fill(self) -> list[tuple[Sequence, int, int | None]]:
+    def _fill(self) -> list[tuple[EngineSequence, int, int | None]]:
         """The batch: every generating sequence's next token, then prompt chunks in
         admission order while room is left. Returns (sequence, tokens added, logits row)."""
-        counts: dict[Sequence, int] = {}
+        counts: dict[EngineSequence, int] = {}
         for sequence in self._active:
             if sequence.phase is Phase.GENERATING:
                 counts[sequence] = 1
@@ -326,7 +322,7 @@ class Engine:
         # has its own KV stream): add the sequences in id order.
         batch = self._batch
         batch.clear()
-        planned: list[tuple[Sequence, int, int | None]] = []
+        planned: list[tuple[EngineSequence, int, int | None]] = []
         for sequence in sorted(counts, key=_seq_id):
             slot, count = sequence.slot, counts[sequence]
             assert slot is not None
@@ -336,7 +332,7 @@ class Engine:
         self.stats.largest_batch = max(self.stats.largest_batch, batch.size)
         return planned
 
-    def _advance(self, planned: list[tuple[Sequence, int, int | None]]) -> None:
+    def _advance(self, planned: list[tuple[EngineSequence, int, int | None]]) -> None:
         """After a decode: the cells now hold the batch's tokens; sample every row."""
         for sequence, count, _ in planned:
             assert sequence.slot is not None
@@ -354,7 +350,7 @@ class Engine:
                 sequence.followers = []
             self._sample(sequence, row)
 
-    def _join(self, follower: Sequence, leader: Sequence, row: int) -> None:
+    def _join(self, follower: EngineSequence, leader: EngineSequence, row: int) -> None:
         assert follower.slot is not None and leader.slot is not None
         size = len(leader.slot.tokens)
         self._context.share(leader.slot.seq_id, follower.slot.seq_id)
@@ -364,7 +360,7 @@ class Engine:
         self.stats.prompt_tokens_shared += size
         self._sample(follower, row)
 
-    def _sample(self, sequence: Sequence, row: int) -> None:
+    def _sample(self, sequence: EngineSequence, row: int) -> None:
         if sequence.cancelled:
             return  # leaves at the next step
         assert sequence.sampler is not None
@@ -387,12 +383,12 @@ class Engine:
 
     # endings -----------------------------------------------------------------------------
 
-    def _emit(self, sequence: Sequence, event: Token | Finished | Failed) -> None:
+    def _emit(self, sequence: EngineSequence, event: Token | Finished | Failed) -> None:
         if not sequence.out:
             self._touched.append(sequence)
         sequence.out.append(event)
 
-    def _release(self, sequence: Sequence) -> None:
+    def _release(self, sequence: EngineSequence) -> None:
         if sequence.sampler is not None:
             sequence.sampler.close()
             sequence.sampler = None
@@ -404,7 +400,7 @@ class Engine:
             sequence.group.live.remove(sequence)
         sequence.phase = Phase.DONE
 
-    def _finish(self, sequence: Sequence, reason: str) -> None:
+    def _finish(self, sequence: EngineSequence, reason: str) -> None:
         if sequence.phase is Phase.DONE:
             return
         tail = sequence.decoder.decode(b"", final=True)
@@ -413,7 +409,7 @@ class Engine:
         self._emit(sequence, Finished(reason, sequence.produced))
         self._release(sequence)
 
-    def _fail(self, sequence: Sequence, message: str) -> None:
+    def _fail(self, sequence: EngineSequence, message: str) -> None:
         if sequence.phase is Phase.DONE:
             return
         self._emit(sequence, Failed(message))
@@ -439,6 +435,6 @@ class Engine:
                 sequence.cancelled = True
 
 
-def _seq_id(sequence: Sequence) -> int:
+def _seq_id(sequence: EngineSequence) -> int:
     assert sequence.slot is not None
     return sequence.slot.seq_id

@@ -1,8 +1,8 @@
 """What the engine generates and reports: a `Job` per choice, the events it hands back, and
 the engine-side state of each sequence (one choice) and group (the choices sharing a prompt).
 
-`Job`s are built on the event loop; `Sequence`s and `Group`s are touched by the engine
-thread only, except `Sequence.cancelled`, which the event loop sets (a plain attribute
+`Job`s are built on the event loop; `EngineSequence`s and `Group`s are touched by the engine
+thread only, except `EngineSequence.cancelled`, which the event loop sets (a plain attribute
 write; the engine reads it once per step).
 """
 
@@ -19,7 +19,7 @@ from ..types import TokenLogprob
 
 if TYPE_CHECKING:
     from ...compat.llama_cpp import Sampler
-    from .slots import Slot
+    from .kv_slots import KvSlot
 
 
 @dataclass(slots=True)
@@ -62,8 +62,8 @@ class Failed:
     message: str
 
 
-Event = Token | Finished | Failed
-Deliver = Callable[[int, list[Event]], None]
+EngineEvent = Token | Finished | Failed
+Deliver = Callable[[int, list[EngineEvent]], None]
 """Called by the engine thread once per step with a sequence's new events: (index, events)."""
 
 
@@ -76,7 +76,7 @@ class Phase(Enum):
 
 
 @dataclass(eq=False, slots=True)
-class Sequence:
+class EngineSequence:
     """One choice inside the engine."""
 
     index: int
@@ -85,14 +85,14 @@ class Sequence:
     deliver: Deliver
     cancelled: bool = False
     phase: Phase = Phase.WAITING
-    slot: Slot | None = None
+    slot: KvSlot | None = None
     pending: list[int] = field(default_factory=list)
     """Tokens to evaluate next: the rest of the prompt, or the last sampled token."""
     sampler: Sampler | None = None
     produced: int = 0
-    followers: list[Sequence] = field(default_factory=list)
-    leader: Sequence | None = None
-    out: list[Event] = field(default_factory=list)
+    followers: list[EngineSequence] = field(default_factory=list)
+    leader: EngineSequence | None = None
+    out: list[EngineEvent] = field(default_factory=list)
     decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
     )
@@ -104,14 +104,14 @@ class Group:
     holding a slot."""
 
     prompt: list[int]
-    waiting: deque[Sequence] = field(default_factory=deque)
-    live: list[Sequence] = field(default_factory=list)
+    waiting: deque[EngineSequence] = field(default_factory=deque)
+    live: list[EngineSequence] = field(default_factory=list)
 
 
 class Ticket:
     """The event loop's handle on one call's sequences."""
 
-    def __init__(self, sequences: list[Sequence]) -> None:
+    def __init__(self, sequences: list[EngineSequence]) -> None:
         self._sequences = {s.index: s for s in sequences}
 
     def cancel(self, index: int) -> None:

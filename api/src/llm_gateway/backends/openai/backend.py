@@ -16,12 +16,13 @@ import httpx
 import orjson
 
 from ...errors import InvalidRequest
-from ..base import GENERATION_PARAMS, Backend
+from ..base import GENERATION_PARAMS, Backend, ChoiceDelta
 from ..types import (
     Delta,
     EmbeddingRequest,
     Embeddings,
     GenerationRequest,
+    PromptGroup,
 )
 from . import upstream_errors, wire
 from .chunks import CallChunks
@@ -75,31 +76,26 @@ class OpenAIBackend(Backend[UpstreamSettings]):
 
     # --- generation -----------------------------------------------------------------------
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        async with aclosing(self.stream_choices([request])) as choices:
-            async for _, delta in choices:
-                yield delta
-
     async def stream_choices(
-        self, requests: Sequence[GenerationRequest]
-    ) -> AsyncGenerator[tuple[int, Delta], None]:
-        """The `n` choices of each prompt in one upstream call (`n` forwarded) unless
-        UPSTREAM_FORWARD_N=false; prompts one after another. Choices an upstream leaves out
+        self, groups: Sequence[PromptGroup]
+    ) -> AsyncGenerator[ChoiceDelta, None]:
+        """The `n` choices of each group in one upstream call (`n` forwarded) unless
+        UPSTREAM_FORWARD_N=false; groups one after another. Choices an upstream leaves out
         (one that ignores `n`) are asked for by one more call each."""
-        starts = [i for i, r in enumerate(requests) if i == 0 or r.choice_index == 0]
-        for start, end in zip(starts, [*starts[1:], len(requests)], strict=True):
-            group = requests[start:end]
+        start = 0
+        for group in groups:
             produced: set[int] = set()
             if self.settings.upstream_forward_n:
-                async with aclosing(self._call(group[0], len(group))) as deltas:
+                async with aclosing(self._call(group.request, group.n)) as deltas:
                     async for index, delta in deltas:
                         produced.add(index)
                         yield start + index, delta
-            for index in range(len(group)):
+            for index in range(group.n):
                 if index not in produced:
-                    async with aclosing(self._call(_alone(group[index]), 1)) as deltas:
+                    async with aclosing(self._call(_alone(group.request, index), 1)) as deltas:
                         async for _, delta in deltas:
                             yield start + index, delta
+            start += group.n
 
     async def _call(
         self, request: GenerationRequest, n: int
@@ -166,11 +162,12 @@ async def _drain(events: AsyncIterator[bytes]) -> None:
                 pass
 
 
-def _alone(request: GenerationRequest) -> GenerationRequest:
-    """A choice asked for by a call of its own: a seed varies by choice, as `n` would."""
-    if request.seed is None or not request.choice_index:
+def _alone(request: GenerationRequest, index: int) -> GenerationRequest:
+    """Choice `index` asked for by a call of its own: a seed varies by choice, as `n` would."""
+    if not index:
         return request
-    return replace(request, seed=request.seed + request.choice_index)
+    seed = None if request.seed is None else request.seed + index
+    return replace(request, choice_index=index, seed=seed)
 
 
 def _embeddings(body: Any, count: int) -> Embeddings:

@@ -1,5 +1,6 @@
-"""The Responses API's requests: a conversation (stored history + this input) → a generation,
-and the record that stores its result for `previous_response_id` and `item_reference`.
+"""`POST /v1/responses` → a `Call`: the stored history (`previous_response_id`) and this
+input as one chat prompt, and a completion hook that stores the finished response (when
+`store` is true) for the next turn, `item_reference`s and `GET /v1/responses/{id}`.
 
 Items are kept in the shape `GET /v1/responses/{id}/input_items` returns them: each with an
 id, content as typed parts, `status: completed`.
@@ -8,13 +9,12 @@ id, content as typed parts, `status: completed`.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ..backends import GenerationRequest, Message, ToolSpec
-from ..errors import InvalidRequest, NotFound
+from ..backends import GenerationRequest, Message, PromptGroup, ToolSpec
+from ..errors import NotFound
+from ..protocol.ids import new_id
 from ..protocol.responses import (
     AnyItem,
     CreateResponseRequest,
@@ -26,14 +26,15 @@ from ..protocol.responses import (
     non_text_parts,
     parts_text,
 )
+from ..service.call import Call, CompletionHook
+from ..service.limits import Limits
+from ..service.registry import ModelRegistry, ServedModel
 from ..store import ResponseStore, StoredResponse
-from .generation import Generation
-from .requests import GenerationService
+from . import rules
 
 Item = dict[str, Any]
 
-# Fields this module turns into the generation itself, for every backend.
-HANDLED_FIELDS = frozenset(
+HANDLED = frozenset(
     {
         "model",
         "input",
@@ -48,7 +49,7 @@ HANDLED_FIELDS = frozenset(
         "truncation",
     }
 )
-# Responses fields → the chat field a backend declares in `supported_params`.
+"""Responses fields this translator honours for every backend."""
 AS_CHAT_FIELD = {
     "text": "response_format",
     "tools": "tools",
@@ -60,10 +61,7 @@ AS_CHAT_FIELD = {
     "top_logprobs": "top_logprobs",
     "include": "logprobs",
 }
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+"""Responses fields → the chat field a backend declares in `supported_params`."""
 
 
 def _parts(role: str, content: Any) -> list[Item]:
@@ -157,109 +155,102 @@ def to_messages(items: Sequence[Item], instructions: str | None) -> tuple[Messag
     return tuple(messages)
 
 
-@dataclass(slots=True)
-class ResponseRecord:
-    """What will be stored once the response is complete (only when `store` is true)."""
-
-    id: str
-    owner: str
-    store: ResponseStore
-    keep: bool
-    input_items: list[Item]
-    history: list[Item]
-
-    async def save(self, response: dict[str, Any]) -> None:
-        if not self.keep:
-            return
-        conversation = [*self.history, *self.input_items, *response.get("output", [])]
-        record = StoredResponse(self.id, response, self.input_items, conversation)
-        await self.store.save(self.owner, record)
+def check_limits(req: CreateResponseRequest, items: list[AnyItem], limits: Limits) -> None:
+    limits.check_items(items, "input items", "input")
+    texts = [i.content for i in items if isinstance(i, MessageItem)]
+    texts += [i.output for i in items if isinstance(i, FunctionCallOutputItem)]
+    chars = len(req.instructions or "") + sum(len(parts_text(t)) for t in texts)
+    limits.check_chars(chars, "input", "input")
+    limits.check_tools(req.tools)
 
 
-class ResponsesService:
-    def __init__(self, generations: GenerationService, store: ResponseStore) -> None:
-        self.generations = generations
-        self.store = store
+def storing(
+    store: ResponseStore, owner: str, input_items: list[Item], history: list[Item]
+) -> CompletionHook:
+    """The completion hook of a stored response: the finished response (the renderer's body,
+    with its id), the input items it was given, and the conversation a next turn continues."""
 
-    async def create(
-        self, req: CreateResponseRequest, owner: str
-    ) -> tuple[Generation, ResponseRecord]:
-        limits = self.generations.limits
-        items = req.items
-        limits.check_responses(req, items)
-        served = self.generations.resolve(req.model)
-        if "responses" not in served.endpoints:
-            raise InvalidRequest(
-                f"The model '{req.model}' does not support the Responses API.", param="model"
+    async def save(response: dict[str, Any]) -> None:
+        conversation = [*history, *input_items, *response.get("output", [])]
+        await store.save(owner, StoredResponse(response["id"], response, input_items, conversation))
+
+    return save
+
+
+async def response_call(
+    req: CreateResponseRequest,
+    models: ModelRegistry,
+    limits: Limits,
+    store: ResponseStore,
+    owner: str,
+) -> Call:
+    items = req.items
+    check_limits(req, items, limits)
+    served = models.resolve(req.model, "responses")
+    max_tokens = rules.completion_tokens(served, limits, req.max_output_tokens, "max_output_tokens")
+    if req.store:
+        await store.ping()  # fail before generating, not after
+    history: list[Item] = []
+    if req.previous_response_id is not None:
+        previous = await store.get(owner, req.previous_response_id)
+        if previous is None:
+            raise NotFound(
+                f"Previous response with id '{req.previous_response_id}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
             )
-        self.generations.check_window(served, req.max_output_tokens, "max_output_tokens")
-        if req.store:
-            await self.store.ping()  # fail before generating, not after
-        history: list[Item] = []
-        if req.previous_response_id is not None:
-            previous = await self.store.get(owner, req.previous_response_id)
-            if previous is None:
-                raise NotFound(
-                    f"Previous response with id '{req.previous_response_id}' not found.",
-                    param="previous_response_id",
-                    code="previous_response_not_found",
-                )
-            history = previous.conversation
-        input_items = await self._resolve(items, owner)
-        request = GenerationRequest(
-            model=req.model,
-            messages=to_messages([*history, *input_items], req.instructions),
-            max_tokens=limits.completion_tokens(req.max_output_tokens, explicit=True),
-            temperature=req.temperature,
-            top_p=req.top_p,
-            seed=_seed(req),
-            logprobs=(req.top_logprobs or 0) if req.wants_logprobs else None,
-            **_output_shape(req),
-        )
-        honoured = served.backend.supported_params
-        ignored = {
-            field
-            for field in req.given_fields() - HANDLED_FIELDS
-            if AS_CHAT_FIELD.get(field) not in honoured
-        }
-        if req.truncation == "auto":
-            ignored.add("truncation")
-        if req.text and req.text.verbosity is not None:
-            ignored.add("text.verbosity")
-        if set(req.include or ()) - {"message.output_text.logprobs"}:
-            ignored.add("include")  # only the logprobs of output text can be included
-        generation = self.generations.generation(served, [request], ignored)
-        record = ResponseRecord(
-            new_id("resp"), owner, self.store, bool(req.store), input_items, history
-        )
-        return generation, record
+        history = previous.conversation
+    input_items = await _resolve(items, owner, store)
+    request = GenerationRequest(
+        model=req.model,
+        messages=to_messages([*history, *input_items], req.instructions),
+        max_tokens=max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        seed=_seed(req),
+        logprobs=(req.top_logprobs or 0) if req.wants_logprobs else None,
+        **_output_shape(req),
+    )
+    return Call(
+        served,
+        (PromptGroup(request),),
+        ignored=_ignored(req, served),
+        on_complete=storing(store, owner, input_items, history) if req.store else None,
+    )
 
-    async def _resolve(
-        self,
-        items: list[AnyItem],
-        owner: str,
-    ) -> list[Item]:
-        """Input items as stored items; `item_reference`s replaced by what they refer to."""
-        references = [i.id for i in items if isinstance(i, ItemReference)]
-        found = await self.store.items(owner, references) if references else {}
-        resolved: list[Item] = []
-        for index, item in enumerate(items):
-            if isinstance(item, ItemReference):
-                if item.id not in found:
-                    raise NotFound(
-                        f"Item with id '{item.id}' not found.",
-                        param=f"input[{index}].id",
-                        code="item_not_found",
-                    )
-                resolved.append(found[item.id])
-                continue
-            if isinstance(item, MessageItem) and (kinds := non_text_parts(item.content)):
-                raise InvalidRequest(
-                    f"This model accepts only text content; got a '{kinds[0]}' part.",
-                    param=f"input[{index}].content",
+
+def _ignored(req: CreateResponseRequest, served: ServedModel) -> tuple[str, ...]:
+    honoured = served.backend.supported_params
+    given = {f for f in req.given_fields() if AS_CHAT_FIELD.get(f, f) not in honoured}
+    extra = []
+    if req.truncation == "auto":
+        extra.append("truncation")
+    if req.text and req.text.verbosity is not None:
+        extra.append("text.verbosity")
+    if set(req.include or ()) - {"message.output_text.logprobs"}:
+        extra.append("include")  # only the logprobs of output text can be included
+    return rules.ignored(given, HANDLED, served, *extra)
+
+
+async def _resolve(items: list[AnyItem], owner: str, store: ResponseStore) -> list[Item]:
+    """Input items as stored items; `item_reference`s replaced by what they refer to."""
+    references = [i.id for i in items if isinstance(i, ItemReference)]
+    found = await store.items(owner, references) if references else {}
+    resolved: list[Item] = []
+    for index, item in enumerate(items):
+        if isinstance(item, ItemReference):
+            if item.id not in found:
+                raise NotFound(
+                    f"Item with id '{item.id}' not found.",
+                    param=f"input[{index}].id",
+                    code="item_not_found",
                 )
-            resolved.append(stored_item(item))
-        return resolved
+            resolved.append(found[item.id])
+            continue
+        if isinstance(item, MessageItem):
+            rules.text_only(non_text_parts(item.content), f"input[{index}].content")
+        resolved.append(stored_item(item))
+    return resolved
 
 
 def _seed(req: CreateResponseRequest) -> int | None:
@@ -269,15 +260,12 @@ def _seed(req: CreateResponseRequest) -> int | None:
 
 
 def _output_shape(req: CreateResponseRequest) -> dict[str, Any]:
-    tool_choice = "none" if not req.tools else "auto"
-    if isinstance(req.tool_choice, FunctionToolChoice):
-        tool_choice = req.tool_choice.name
-    elif req.tool_choice is not None:
-        tool_choice = req.tool_choice
+    named = req.tool_choice.name if isinstance(req.tool_choice, FunctionToolChoice) else None
+    choice = req.tool_choice if isinstance(req.tool_choice, str) else None
     fmt = req.text.format if req.text else None
     return {
         "response_format": fmt.type if fmt else "text",
         "json_schema": (fmt.schema_ or {}) if fmt and fmt.type == "json_schema" else None,
         "tools": tuple(ToolSpec(t.name, t.description, t.parameters) for t in req.tools or ()),
-        "tool_choice": tool_choice,
+        "tool_choice": rules.tool_choice(bool(req.tools), choice, named),
     }

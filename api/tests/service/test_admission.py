@@ -1,4 +1,4 @@
-"""Slots: a few generations at once, a bounded FIFO queue, 429s, and exact accounting when
+"""Admission: a few generations at once, a bounded FIFO queue, 429s, and exact accounting when
 waiters time out or are cancelled (the semaphore never loses or gains a permit)."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from llm_gateway.backends import GenerationRequest, Message
+from llm_gateway.backends import GenerationRequest, Message, PromptGroup
 from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.errors import RateLimited
-from llm_gateway.service.generation import Generation, GenerationStats
-from llm_gateway.service.slots import Slots
+from llm_gateway.service import Call, Generation, ServedModel
+from llm_gateway.service.admission import Admission
 
 from ..support.polling import async_poll_until
 
@@ -32,8 +32,8 @@ class Recorder:
         self.seen.append((running, waiting))
 
 
-def slots(limit: int = 1, max_queue: int = 2, timeout: float = 30.0) -> Slots:
-    return Slots(limit, max_queue, timeout, on_change=Recorder(limit, max_queue))
+def slots(limit: int = 1, max_queue: int = 2, timeout: float = 30.0) -> Admission:
+    return Admission(limit, max_queue, timeout, on_change=Recorder(limit, max_queue))
 
 
 async def until(condition: Callable[[], object]) -> None:
@@ -41,7 +41,7 @@ async def until(condition: Callable[[], object]) -> None:
     await async_poll_until(condition, 5, 0.001)
 
 
-def assert_idle(s: Slots) -> None:
+def assert_idle(s: Admission) -> None:
     """Nothing running or waiting, and every permit back: `limit` acquire at once."""
     assert (s.running, s.waiting) == (0, 0)
     assert s._semaphore._value == s.limit  # type: ignore[attr-defined]
@@ -191,17 +191,11 @@ async def test_many_waiters_cancelled_and_timed_out_at_random_leave_exact_accoun
     assert_idle(s)
 
 
-def generation(s: Slots, **overrides: Any) -> Generation:
+def generation(s: Admission, **overrides: Any) -> Generation:
     backend = MockBackend(MockSettings(**overrides))
     request = GenerationRequest(messages=(Message(role="user", content="hi"),))
-    return Generation(
-        model="mock-model",
-        backend=backend,
-        requests=[request],
-        prompt_group_size=1,
-        slots=s,
-        stats=GenerationStats(model="mock-model", backend="mock", choices=1),
-    )
+    served = ServedModel("mock-model", backend, s, s, 0, "me")
+    return Generation(Call(served, (PromptGroup(request),)))
 
 
 async def test_a_generation_cancelled_right_after_taking_its_slot_releases_it() -> None:

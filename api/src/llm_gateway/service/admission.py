@@ -1,4 +1,5 @@
-"""Per-worker backpressure: a few generations at once, a bounded queue, then 429."""
+"""Per-worker admission: a few generations at once, a bounded queue, then 429 (not to be
+confused with the llama engine's KV slots: this decides who may start, not where)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from ..errors import RateLimited
 
 
-class Slots:
+class Admission:
     """`on_change(running, waiting)` is told every change (the metrics' gauges follow it)."""
 
     def __init__(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass(eq=False, slots=True)
-class Slot:
+class KvSlot:
     seq_id: int
     tokens: list[int] = field(default_factory=list)
     """The tokens whose KV this sequence id holds, at positions 0, 1, ..."""
@@ -28,19 +28,19 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return lo
 
 
-class SlotPool:
+class KvSlotPool:
     """`size` slots; taken for a sequence, given back when it ends (its cells stay as a
     prefix cache until the slot is taken again)."""
 
     def __init__(self, size: int) -> None:
-        self.slots = [Slot(i) for i in range(size)]
+        self.slots = [KvSlot(i) for i in range(size)]
         self._free = list(self.slots)
 
     @property
     def free(self) -> int:
         return len(self._free)
 
-    def take_best(self, prompt: list[int]) -> tuple[Slot, int]:
+    def take_best(self, prompt: list[int]) -> tuple[KvSlot, int]:
         """The free slot whose cached tokens share the longest prefix with `prompt` (the
         lowest sequence id on a tie), and how many tokens of the prompt it already holds
         (never all of them: the last prompt token is evaluated again for its logits)."""
@@ -52,7 +52,7 @@ class SlotPool:
         self._free.remove(best)
         return best, min(best_common, len(prompt) - 1)
 
-    def best_donor(self, prompt: list[int], taken: Slot) -> tuple[Slot | None, int]:
+    def best_donor(self, prompt: list[int], taken: KvSlot) -> tuple[KvSlot | None, int]:
         """Among all other slots, busy ones included, the one holding the longest prefix of
         `prompt`, and how much of it can be copied (never the last prompt token)."""
         donor, longest = None, 0
@@ -63,14 +63,14 @@ class SlotPool:
                     donor, longest = slot, common
         return donor, min(longest, len(prompt) - 1)
 
-    def take_spare(self) -> Slot:
+    def take_spare(self) -> KvSlot:
         """The free slot with the lowest sequence id: llama.cpp evaluates a run of
         consecutive ids as one graph, so busy ids are kept together."""
         spare = min(self._free, key=lambda s: s.seq_id)
         self._free.remove(spare)
         return spare
 
-    def give_back(self, slot: Slot) -> None:
+    def give_back(self, slot: KvSlot) -> None:
         self._free.append(slot)
 
     def reset(self) -> None:

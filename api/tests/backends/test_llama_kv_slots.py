@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_gateway.backends.llama.slots import SlotPool, common_prefix
+from llm_gateway.backends.llama.kv_slots import KvSlotPool, common_prefix
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ def test_common_prefix(a: list[int], b: list[int], expected: int) -> None:
 
 
 def test_the_free_slot_with_the_longest_shared_prefix_is_taken() -> None:
-    pool = SlotPool(3)
+    pool = KvSlotPool(3)
     a, b, c = pool.slots
     a.tokens, b.tokens, c.tokens = [1, 2, 3], [1, 2, 3, 4, 5, 6], [9, 9]
     slot, cached = pool.take_best([1, 2, 3, 4, 7])
@@ -34,7 +34,7 @@ def test_the_free_slot_with_the_longest_shared_prefix_is_taken() -> None:
 
 def test_the_last_prompt_token_is_never_taken_from_the_cache() -> None:
     """Its logits are needed, so it is evaluated again even when all of it is cached."""
-    pool = SlotPool(1)
+    pool = KvSlotPool(1)
     pool.slots[0].tokens = [1, 2, 3, 4]
     _, cached = pool.take_best([1, 2, 3])
     assert cached == 2
@@ -42,7 +42,7 @@ def test_the_last_prompt_token_is_never_taken_from_the_cache() -> None:
 
 def test_ties_go_to_the_lowest_sequence_id() -> None:
     """Busy ids stay together: llama.cpp evaluates a run of consecutive ids as one graph."""
-    pool = SlotPool(3)
+    pool = KvSlotPool(3)
     a, b, c = (pool.take_spare() for _ in range(3))
     assert [a.seq_id, b.seq_id, c.seq_id] == [0, 1, 2]
     for slot in (c, a, b):
@@ -55,7 +55,7 @@ def test_ties_go_to_the_lowest_sequence_id() -> None:
 
 
 def test_reset_empties_every_slot() -> None:
-    pool = SlotPool(2)
+    pool = KvSlotPool(2)
     first = pool.take_spare()
     first.tokens = [1, 2]
     pool.reset()
