@@ -29,7 +29,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from llm_gateway.backends import BackendSettings, Delta, GenerationRequest, SingleChoiceBackend
+from llm_gateway.backends import (
+    BackendSettings,
+    Delta,
+    GenerationRequest,
+    SingleChoiceBackend,
+)
 from llm_gateway.backends.stops import StopMatcher
 from llm_gateway.errors import InvalidRequest
 from pydantic import Field

@@ -18,17 +18,11 @@ async def chat_completions(request: Request) -> GenerationResponse:
     gateway = gateway_of(request)
     generation = gateway.start(chat_call(req, gateway.models, gateway.limits))
     renderer = ChatRenderer(generation, include_usage=req.include_usage)
-    return GenerationResponse(
-        generation, renderer, stream=bool(req.stream), shutdown=gateway.shutdown
-    )
+    return gateway.respond(generation, renderer, req.stream)
 
 
 routes = [
     BodyRoute(
-        "/v1/chat/completions",
-        chat_completions,
-        body=ChatCompletionRequest,
-        summary="Create a chat completion",
-        answers="The completion; an SSE stream of chunks when `stream` is true.",
+        "/v1/chat/completions", chat_completions, ChatCompletionRequest, "Create a chat completion"
     )
 ]

@@ -18,17 +18,7 @@ async def completions(request: Request) -> GenerationResponse:
     gateway = gateway_of(request)
     generation = gateway.start(completion_call(req, gateway.models, gateway.limits))
     renderer = CompletionRenderer(generation, include_usage=req.include_usage, echo=bool(req.echo))
-    return GenerationResponse(
-        generation, renderer, stream=bool(req.stream), shutdown=gateway.shutdown
-    )
+    return gateway.respond(generation, renderer, req.stream)
 
 
-routes = [
-    BodyRoute(
-        "/v1/completions",
-        completions,
-        body=CompletionRequest,
-        summary="Create a text completion",
-        answers="The completion; an SSE stream of chunks when `stream` is true.",
-    )
-]
+routes = [BodyRoute("/v1/completions", completions, CompletionRequest, "Create a text completion")]

@@ -30,8 +30,8 @@ routes = [
     BodyRoute(
         "/v1/embeddings",
         embeddings,
-        body=EmbeddingsRequest,
-        summary="Create embeddings",
-        answers="One embedding per input.",
+        EmbeddingsRequest,
+        "Create embeddings",
+        "One embedding per input.",
     )
 ]

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ..lifecycle import ShutdownSignal
+from ..render import Renderer
 from ..service import Call, Generation, ModelRegistry
 from ..service.limits import Limits
 from ..store import ResponseStore
 from ..translate.openai_tokens import Cl100kDecoder
+from .respond import GenerationResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,12 @@ class Gateway:
     def start(self, call: Call) -> Generation:
         """The generation of a translated call (it starts when its response is sent)."""
         return Generation(call, keep_output=self.keep_output)
+
+    def respond(
+        self, generation: Generation, renderer: Renderer, stream: bool | None
+    ) -> GenerationResponse:
+        """The response that sends it: the renderer's SSE events, or its folded body."""
+        return GenerationResponse(generation, renderer, stream=bool(stream), shutdown=self.shutdown)
 
 
 def gateway_of(request: Request) -> Gateway:

@@ -68,10 +68,9 @@ class BodyRoute(Route):
         self,
         path: str,
         endpoint: Callable[[Request], Awaitable[ASGIApp]],
-        *,
         body: type[BaseModel],
         summary: str,
-        answers: str,
+        answers: str = "The answer; an SSE stream of events when `stream` is true.",
     ) -> None:
         super().__init__(path, endpoint, methods=["POST"])
         self.body = body

@@ -44,22 +44,11 @@ async def create_response(request: Request) -> GenerationResponse:
     gateway = gateway_of(request)
     call = await response_call(req, gateway.models, gateway.limits, gateway.store, _owner(request))
     generation = gateway.start(call)
-    return GenerationResponse(
-        generation,
-        ResponsesRenderer(generation, req),
-        stream=bool(req.stream),
-        shutdown=gateway.shutdown,
-    )
+    return gateway.respond(generation, ResponsesRenderer(generation, req), req.stream)
 
 
 routes = [
-    BodyRoute(
-        "/v1/responses",
-        create_response,
-        body=CreateResponseRequest,
-        summary="Create a model response",
-        answers="The response; an SSE stream of typed events when `stream` is true.",
-    )
+    BodyRoute("/v1/responses", create_response, CreateResponseRequest, "Create a model response")
 ]
 
 
