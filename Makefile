@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
 
 COMPOSE ?= docker compose
 USERS ?= 10
@@ -17,6 +19,7 @@ DURATION ?= 30s
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak bench
 .PHONY: node-install test-frontend
 .PHONY: swarm-up swarm-down swarm-push test-swarm
+.PHONY: docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -114,3 +117,13 @@ $(BENCH_STAMP): bench/requirements.txt
 
 bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~5 min (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
 	$$(command -v flock >/dev/null && echo flock /tmp/bench.lock) $(BIN)/python bench/run.py
+
+# --- Docs: the MkDocs site (mkdocs.yml, docs/) in a venv of its own; output in site/ ---
+$(DOCS_STAMP): docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --upgrade pip
+	$(DOCS_VENV)/bin/pip install --quiet -r docs/requirements.txt
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP) ## build the docs site in strict mode (a broken link or anchor fails)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict

@@ -25,6 +25,7 @@ DOTENV = REPO_ROOT / ".env"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SWARM_FILE = REPO_ROOT / "deploy/swarm.yml"
 README = REPO_ROOT / "README.md"
+CONFIGURATION_PAGE = REPO_ROOT / "docs/configuration.md"
 # The container sets these itself (listen on every address, the model baked into the image,
 # the stack's Redis; CONTAINER_* override the last two); their `.env` values are for
 # `make serve`.
@@ -143,10 +144,17 @@ def test_the_swarm_override_adds_no_setting_of_its_own() -> None:
     assert set(api["secrets"]) == {"api_keys", "metrics_token"}
 
 
-def test_the_readme_documents_only_settings_that_exist() -> None:
-    text = README.read_text()
-    section = text[text.index("## Configuration") :]
-    section = section[: section.index("\n## ", 1)]
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [(README, "## Configuration"), (CONFIGURATION_PAGE, "# Configuration")],
+    ids=["README", "docs/configuration.md"],
+)
+def test_the_settings_tables_document_only_settings_that_exist(page: Path, heading: str) -> None:
+    """The README's table of the most used settings and the docs' table of all of them."""
+    text = page.read_text()
+    section = text[text.index(heading) :]
+    end = section.find("\n## ", 1)
+    section = section if end == -1 else section[:end]
     documented = set()
     for row in section.splitlines():
         if row.startswith("| `"):
