@@ -89,6 +89,11 @@ def create_app(
     registry = ModelRegistry()
     for spec in served_models(settings):
         _serve(registry, app_metrics, settings, spec, backend_options)
+    if settings.default_model:
+        try:
+            registry.fall_back_to(settings.default_model)
+        except ValueError as exc:
+            raise SettingsError(f"invalid configuration:\n  {exc}") from None
     limits = Limits(
         max_n=settings.max_n,
         max_messages=settings.max_messages,

@@ -35,6 +35,11 @@ class Settings(EnvSettings):
     models_file: str | None = Field(
         None, description="YAML listing several served models (then MODEL_* are unused)"
     )
+    default_model: str | None = Field(
+        None,
+        max_length=256,
+        description="the served id that answers model ids this server does not serve",
+    )
 
     # --- server -------------------------------------------------------------------------
     host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])

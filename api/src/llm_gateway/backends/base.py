@@ -108,6 +108,18 @@ class Backend(ABC, Generic[SettingsT]):
     def stream_choices(self, groups: Sequence[PromptGroup]) -> AsyncIterator[ChoiceDelta]:
         """Every choice of one API call, numbered across `groups` (see `PromptGroup`)."""
 
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        """Tokens the prompt of `request` takes (its messages, tools and output instructions
+        as the model reads them). This default generates one token and reads the prompt count
+        the backend reports — a pass-through's upstream counts with its own tokenizer; a
+        backend with its tokenizer at hand overrides it."""
+        probe = replace(request, max_tokens=1, fit_max_tokens=True, stop=())
+        async with aclosing(self.stream_choices([PromptGroup(probe)])) as deltas:  # type: ignore[type-var]
+            async for _, delta in deltas:
+                if delta.prompt_tokens is not None:
+                    return delta.prompt_tokens
+        return 0
+
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         """Embed every input (backends with `supports_embeddings`). Raise `errors.APIError`
         subclasses for the client's mistakes (e.g. an input longer than the model takes)."""

@@ -118,20 +118,26 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
     def context_window(self) -> int:
         return self.settings.mock_n_ctx
 
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        return self.count_prompt_tokens(request)
+
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
         rng = self._rng(request)
         prompt_tokens = self.count_prompt_tokens(request)
         room = self.context_window - prompt_tokens
-        if room <= 0 or (request.max_tokens is not None and request.max_tokens > room):
+        max_tokens = request.max_tokens
+        if max_tokens is not None and request.fit_max_tokens and room > 0:
+            max_tokens = min(max_tokens, room)
+        if room <= 0 or (max_tokens is not None and max_tokens > room):
             raise ContextLengthExceeded(
                 f"This model's maximum context length is {self.context_window} tokens; the "
-                f"prompt has {prompt_tokens} and {request.max_tokens} more were asked for.",
+                f"prompt has {prompt_tokens} and {max_tokens} more were asked for.",
                 param="messages" if request.messages is not None else "prompt",
             )
         limit = self._natural_length
         finish: FinishReason = "stop"
-        if request.max_tokens is not None and request.max_tokens < limit:
-            limit, finish = request.max_tokens, "length"
+        if max_tokens is not None and max_tokens < limit:
+            limit, finish = max_tokens, "length"
         stops = StopMatcher(request.stop)
         if self._ttft:
             await asyncio.sleep(self._ttft)

@@ -38,6 +38,10 @@ class GenerationRequest:
     messages: tuple[Message, ...] | None = None
     prompt: str | None = None
     max_tokens: int | None = None
+    fit_max_tokens: bool = False
+    """`max_tokens` is only a cap: when the prompt leaves less room in the context, generate
+    what fits (finish "length") instead of refusing. A prompt that itself does not fit is
+    still refused."""
     stop: tuple[str, ...] = ()
     temperature: float | None = None
     top_p: float | None = None

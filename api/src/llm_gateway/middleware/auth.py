@@ -1,4 +1,5 @@
-"""Bearer API keys on every route but the health checks; `/metrics` has its own token."""
+"""API keys on every route but the health checks (a bearer token, or `x-api-key` as
+Anthropic's clients send it); `/metrics` has its own token."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ class AuthMiddleware:
         path = scope["path"]
         if path in OPEN_PATHS:
             return None
-        token = bearer_token(Headers(scope=scope).get("authorization"))
+        headers = Headers(scope=scope)
+        # Anthropic's SDKs send the key as `x-api-key`; OpenAI's as a bearer token.
+        token = bearer_token(headers.get("authorization")) or headers.get("x-api-key")
         if path == METRICS_PATH:
             if not self.metrics_token:
                 return None

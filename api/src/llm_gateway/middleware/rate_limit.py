@@ -9,17 +9,15 @@ get a bucket.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..auth import bearer_token
+from ..context import OPEN_OWNER, request_context
 from ..errors import RateLimited
 from ..http_errors import send_error
 
@@ -108,12 +106,9 @@ class RateLimitMiddleware:
         self.keyed_by_key = keyed_by_key
 
     def _key(self, scope: Scope) -> str:
-        if (
-            self.keyed_by_key
-            and (token := bearer_token(Headers(scope=scope).get("authorization"))) is not None
-        ):
-            # Only a digest is kept, like the key ring does.
-            return "key:" + hashlib.sha256(token.encode()).hexdigest()
+        owner = request_context(scope).owner  # the key's digest, set by the auth middleware
+        if self.keyed_by_key and owner != OPEN_OWNER:
+            return "key:" + owner
         client = scope.get("client")
         return f"addr:{client[0]}" if client else "addr:unknown"
 

@@ -31,4 +31,4 @@ async def list_models(request: Request) -> dict[str, Any]:
 )
 async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     registry: ModelRegistry = request.app.state.registry
-    return _model(registry.get(model_id, param="model"))
+    return _model(registry.get(model_id, param="model", fallback=False))

@@ -52,6 +52,17 @@ class ServedModel:
 class ModelRegistry:
     def __init__(self) -> None:
         self._models: dict[str, ServedModel] = {}
+        self._fallback: ServedModel | None = None
+
+    def fall_back_to(self, model_id: str) -> None:
+        """Answer every unknown model id with `model_id` (DEFAULT_MODEL): clients that
+        hard-code another vendor's ids still reach a model. Refused if it is not served."""
+        if model_id not in self._models:
+            raise ValueError(
+                f"DEFAULT_MODEL={model_id!r} is not a served model id "
+                f"(served: {', '.join(self._models)})"
+            )
+        self._fallback = self._models[model_id]
 
     def add(
         self,
@@ -74,10 +85,16 @@ class ModelRegistry:
                 ),
             )
 
-    def get(self, model_id: str, *, param: str | None = "model") -> ServedModel:
+    def get(
+        self, model_id: str, *, param: str | None = "model", fallback: bool = True
+    ) -> ServedModel:
+        """The served model `model_id` names; with `fallback`, DEFAULT_MODEL's for an id
+        this server does not serve (when set)."""
         try:
             return self._models[model_id]
         except KeyError:
+            if fallback and self._fallback is not None:
+                return self._fallback
             raise ModelNotFound(
                 f"The model '{model_id}' does not exist or you do not have access to it.",
                 param=param,

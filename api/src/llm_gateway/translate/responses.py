@@ -187,7 +187,13 @@ async def response_call(
     items = req.items
     check_limits(req, items, limits)
     served = models.resolve(req.model, "responses")
-    max_tokens = rules.completion_tokens(served, limits, req.max_output_tokens, "max_output_tokens")
+    # A cap, as in the Messages API: coding agents ask for more than a small model holds.
+    fitted: tuple[str, ...] = ()
+    max_tokens = req.max_output_tokens
+    if max_tokens is not None:
+        max_tokens, fitted = rules.fitted_tokens(served, limits, max_tokens, "max_output_tokens")
+    else:
+        max_tokens = limits.completion_tokens(None, explicit=False)
     if req.store:
         await store.ping()  # fail before generating, not after
     history: list[Item] = []
@@ -205,6 +211,7 @@ async def response_call(
         model=req.model,
         messages=to_messages([*history, *input_items], req.instructions),
         max_tokens=max_tokens,
+        fit_max_tokens=True,
         temperature=req.temperature,
         top_p=req.top_p,
         seed=_seed(req),
@@ -214,7 +221,7 @@ async def response_call(
     return Call(
         served,
         (PromptGroup(request),),
-        ignored=_ignored(req, served),
+        ignored=(*_ignored(req, served), *fitted),
         on_complete=storing(store, owner, input_items, history) if req.store else None,
     )
 

@@ -51,6 +51,23 @@ def completion_tokens(
     return limits.completion_tokens(requested, explicit)
 
 
+def fitted_tokens(
+    served: ServedModel, limits: Limits, requested: int, param: str
+) -> tuple[int, tuple[str, ...]]:
+    """For APIs whose token limit is only a cap that clients set far above a small model's
+    context (Claude Code asks for 32k-128k): brought down to the server's cap and the context
+    window instead of refused; the backend then generates what fits after the prompt
+    (`fit_max_tokens`). Returns the limit and `(param,)` when it was lowered here (named in
+    `x-ignored-params`), else `()`."""
+    fitted = requested
+    if limits.max_tokens:
+        fitted = min(fitted, limits.max_tokens)
+    window = served.backend.context_window
+    if window is not None:
+        fitted = min(fitted, window - 1)
+    return fitted, (param,) if fitted < requested else ()
+
+
 def ignored(
     given: Iterable[str], handled: Iterable[str], served: ServedModel, *extra: str
 ) -> tuple[str, ...]:

@@ -104,6 +104,14 @@ class LlamaBackend(Backend[LlamaSettings]):
             return llm.tokenize(text.encode("utf-8"), add_bos=adds_bos, special=True)
         return llm.tokenize((request.prompt or "").encode("utf-8"), add_bos=adds_bos)
 
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        """The prompt as the engine would run it: chat template, tool and format
+        instructions, tokenized by the model's own vocabulary."""
+        if self._llm is None:
+            raise RuntimeError("model not loaded")
+        tokens = await asyncio.to_thread(self._prompt_tokens, request, plan(request))
+        return len(tokens)
+
     def _job(self, request: GenerationRequest, tokens: list[int], output: OutputPlan) -> Job:
         assert self._vocab is not None
         vocab = self._vocab
@@ -112,8 +120,11 @@ class LlamaBackend(Backend[LlamaSettings]):
             raise InvalidRequest("The prompt is empty.", param=param)
         n_ctx = self.settings.n_ctx
         room = n_ctx - len(tokens)
-        if room <= 0 or (request.max_tokens is not None and request.max_tokens > room):
-            asked = f" plus {request.max_tokens} for the completion" if request.max_tokens else ""
+        max_tokens = request.max_tokens
+        if max_tokens is not None and request.fit_max_tokens and room > 0:
+            max_tokens = min(max_tokens, room)
+        if room <= 0 or (max_tokens is not None and max_tokens > room):
+            asked = f" plus {max_tokens} for the completion" if max_tokens else ""
             raise ContextLengthExceeded(
                 f"This model's maximum context length is {n_ctx} tokens. However, you "
                 f"requested {len(tokens)} tokens in the prompt{asked}. Please reduce the "
@@ -133,7 +144,7 @@ class LlamaBackend(Backend[LlamaSettings]):
         )
         return Job(
             tokens=tokens,
-            max_new_tokens=request.max_tokens if request.max_tokens is not None else room,
+            max_new_tokens=max_tokens if max_tokens is not None else room,
             temperature=request.temperature,
             top_p=request.top_p,
             seed=seed & 0x7FFFFFFF,
