@@ -198,7 +198,8 @@ def test_sampling_and_stops_pass_through() -> None:
 
 
 def test_top_k_zero_means_no_cut() -> None:
-    assert translate(request(top_k=0)).request.top_k is None
+    out = translate(request(top_k=0), honoured=frozenset())
+    assert (out.request.top_k, out.ignored) == (None, set())
 
 
 def test_what_the_backend_does_not_honour_is_named() -> None:

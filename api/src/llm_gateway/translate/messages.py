@@ -82,6 +82,8 @@ def generation_request(req: MessagesRequest, *, honoured: Set[str]) -> Translati
 def ignored_fields(req: MessagesRequest, honoured: Set[str]) -> set[str]:
     names = req.ignored_fields()
     sent = req.given_fields()
+    if req.top_k == 0:
+        sent.discard("top_k")  # no cut asked for: nothing to honour
     for field, param in AS_GENERATION_PARAM.items():
         if field in sent and param not in honoured:
             if field == "output_config":
