@@ -163,3 +163,33 @@ class InternalError(APIError):
 def api_error(exc: BaseException) -> APIError:
     """The one mapping: the error as the client sees it."""
     return exc if isinstance(exc, APIError) else InternalError()
+
+
+# Anthropic's error `type` by HTTP status (its "HTTP errors" page and the SDK's error objects).
+# A 503 is what the SDKs' `overloaded_error` means here (busy, retry); 504 is `timeout_error`.
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+def anthropic_error_body(error: APIError) -> dict[str, Any]:
+    """The same error as Anthropic's Messages API tells it: `{"type": "error", "error":
+    {"type", "message"}}`. It has no `param` field, so the field to fix leads the message
+    (as Anthropic's own messages do) unless the message already names it."""
+    kind = _ANTHROPIC_TYPES.get(error.status)
+    if kind is None:
+        kind = "invalid_request_error" if 400 <= error.status < 500 else "api_error"
+    message = error.message
+    if error.param and error.param not in message:
+        message = f"{error.param}: {message}"
+    return {"type": "error", "error": {"type": kind, "message": message}}

@@ -45,6 +45,9 @@ class GenerationRequest:
     stop: tuple[str, ...] = ()
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
+    """Sample from the k most likely tokens only (the Anthropic API's `top_k`); honoured by
+    backends that declare `top_k` in `supported_params`, None: the backend's own default."""
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
