@@ -24,7 +24,7 @@ from .middleware.observe import ObserveMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
-from .routes import chat, completions, embeddings, health, metrics, models, responses
+from .routes import chat, completions, embeddings, health, messages, metrics, models, responses
 from .routes.gateway import Gateway
 from .routes.openapi import document
 from .service import ModelRegistry
@@ -145,7 +145,13 @@ def create_app(
     )
     # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py).
     app.router.routes.extend(
-        [*chat.routes, *completions.routes, *responses.routes, *embeddings.routes]
+        [
+            *chat.routes,
+            *completions.routes,
+            *responses.routes,
+            *messages.routes,
+            *embeddings.routes,
+        ]
     )
     for router in (responses.router, models.router, health.router, metrics.router):
         app.include_router(router)

@@ -1,4 +1,5 @@
-"""Errors → HTTP: the OpenAI error response for anything raised, in one place.
+"""Errors → HTTP: the API's own error response for anything raised, in one place (OpenAI's
+object, or Anthropic's on the Messages API's paths).
 
 Every error answered anywhere (routes, middleware, the generation response) goes through
 `send_error` or the handlers installed here, and is left on the request context where the
@@ -15,7 +16,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .context import request_context
-from .errors import APIError, InvalidRequest, MethodNotAllowed, NotFound, api_error
+from .errors import (
+    APIError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    anthropic_error_body,
+    api_error,
+)
 
 
 def http_api_error(exc: BaseException, scope: Scope) -> APIError:
@@ -39,9 +47,20 @@ def http_api_error(exc: BaseException, scope: Scope) -> APIError:
     return api_error(exc)
 
 
-def error_response(error: APIError) -> Response:
+ANTHROPIC_PATHS = "/v1/messages"
+"""Paths of the Anthropic Messages API: their errors take Anthropic's shape."""
+
+
+def error_body(error: APIError, scope: Scope) -> dict[str, object]:
+    """The error object of the API family the request's path belongs to."""
+    if str(scope.get("path", "")).startswith(ANTHROPIC_PATHS):
+        return anthropic_error_body(error)
+    return error.body()
+
+
+def error_response(error: APIError, scope: Scope) -> Response:
     return Response(
-        orjson.dumps(error.body()),
+        orjson.dumps(error_body(error, scope)),
         status_code=error.status,
         media_type="application/json",
         headers=error.headers or None,
@@ -57,7 +76,7 @@ async def send_error(scope: Scope, receive: Receive, send: Send, exc: BaseExcept
     """Answer with the error (nothing may have been sent yet) and remember it."""
     error = http_api_error(exc, scope)
     remember_error(scope, error)
-    await error_response(error)(scope, receive, send)
+    await error_response(error, scope)(scope, receive, send)
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
@@ -66,7 +85,7 @@ async def _handle(request: Request, exc: Exception) -> Response:
     Starlette re-raises them after this handler as the last resort."""
     error = http_api_error(exc, request.scope)
     remember_error(request.scope, error)
-    return error_response(error)
+    return error_response(error, request.scope)
 
 
 def install_error_handlers(app: FastAPI) -> None:

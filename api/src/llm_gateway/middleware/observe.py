@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..context import RequestContext, request_context
 from ..errors import api_error
-from ..http_errors import error_response
+from ..http_errors import ANTHROPIC_PATHS, error_response
 from ..observability.metrics import Metrics
 from ..observability.request_id import HEADER, request_id_from
 
@@ -61,7 +61,9 @@ class ObserveMiddleware:
             return
         start = time.perf_counter()
         request_id = request_id_from(Headers(scope=scope))
-        id_header = (HEADER.encode(), request_id.encode())
+        id_headers = [(HEADER.encode(), request_id.encode())]
+        if scope["path"].startswith(ANTHROPIC_PATHS):  # where Anthropic's SDKs read it
+            id_headers.append((b"request-id", request_id.encode()))
         context = request_context(scope)
         context.request_id, context.started = request_id, start
         status: int | None = None
@@ -70,7 +72,7 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+                message = {**message, "headers": [*message.get("headers", ()), *id_headers]}
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -80,7 +82,7 @@ class ObserveMiddleware:
             except Exception as exc:
                 crash = exc
                 if status is None:
-                    await error_response(api_error(exc))(scope, receive, send_with_id)
+                    await error_response(api_error(exc), scope)(scope, receive, send_with_id)
             finally:
                 self._observe(scope, context, status, time.perf_counter() - start, crash)
 

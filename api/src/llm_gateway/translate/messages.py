@@ -17,11 +17,11 @@ The conversation becomes chat messages, the shape every backend already takes:
 from __future__ import annotations
 
 import json
-from collections.abc import Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
-from ..backends import GenerationRequest, Message, ToolSpec
+from ..backends import GenerationRequest, Message, PromptGroup, ToolSpec
 from ..errors import InvalidRequest
 from ..protocol.messages import (
     CountTokensRequest,
@@ -37,6 +37,10 @@ from ..protocol.messages import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from ..service.call import Call
+from ..service.limits import Limits
+from ..service.registry import ModelRegistry, ServedModel
+from . import rules
 
 BLOCK_SEPARATOR = "\n\n"
 
@@ -223,3 +227,46 @@ def tool_choice(req: CountTokensRequest) -> str:
     if not client_tools or isinstance(choice, ToolChoiceNone):
         return "none"
     return "required" if isinstance(choice, ToolChoiceAny) else "auto"
+
+
+HANDLED = frozenset({"model", "messages", "system", "max_tokens", "stop_sequences", "stream"})
+"""Messages fields this translator honours for every backend."""
+
+
+def check_limits(req: CountTokensRequest, limits: Limits) -> None:
+    limits.check_items(req.messages, "messages", "messages")
+    limits.check_tools(req.client_tools())
+
+
+def message_call(req: MessagesRequest, models: ModelRegistry, limits: Limits) -> Call:
+    """`POST /v1/messages` → a `Call` of one choice. `max_tokens` is a cap (Claude Code asks
+    for 32k-128k): fitted to the server's cap and the context, the backend generating what
+    fits after the prompt (stop_reason `max_tokens`)."""
+    check_limits(req, limits)
+    served = models.resolve(req.model, "messages")
+    translation = generation_request(req, honoured=served.backend.supported_params)
+    check_prompt_chars(translation.request.messages or (), limits)
+    max_tokens, fitted = rules.fitted_tokens(served, limits, req.max_tokens, "max_tokens")
+    request = replace(translation.request, max_tokens=max_tokens, fit_max_tokens=True)
+    return Call(
+        served,
+        (PromptGroup(request),),
+        ignored=tuple(sorted(translation.ignored | set(fitted))),
+    )
+
+
+def count_request(
+    req: CountTokensRequest, models: ModelRegistry, limits: Limits
+) -> tuple[ServedModel, GenerationRequest]:
+    """`POST /v1/messages/count_tokens` → the model and the prompt to count."""
+    check_limits(req, limits)
+    served = models.resolve(req.model, "messages")
+    request = GenerationRequest(
+        messages=messages(req), tools=tools(req), tool_choice=tool_choice(req), model=req.model
+    )
+    check_prompt_chars(request.messages or (), limits)
+    return served, request
+
+
+def check_prompt_chars(prompt: Iterable[Message], limits: Limits) -> None:
+    limits.check_chars(sum(len(m.content) for m in prompt), "input", "messages")
