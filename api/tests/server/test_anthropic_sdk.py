@@ -168,9 +168,7 @@ def test_errors_are_the_sdks_typed_exceptions(
         sdk(mock_server).messages.create(model="no-such-model", max_tokens=8, messages=USER)
     assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
     with pytest.raises(anthropic.BadRequestError) as bad:
-        sdk(mock_server).messages.create(
-            model="mock-model", max_tokens=0, messages=USER
-        )
+        sdk(mock_server).messages.create(model="mock-model", max_tokens=0, messages=USER)
     assert bad.value.body["type"] == "error"  # type: ignore[index]
     with pytest.raises(anthropic.BadRequestError):
         sdk(mock_server).messages.create(
