@@ -142,6 +142,7 @@ def create_app(
         if settings.embedding_token_ids == "cl100k_base"
         else None,
         keep_output=settings.log_content,
+        keepalive=settings.stream_keepalive_seconds,
     )
     # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py).
     app.router.routes.extend(

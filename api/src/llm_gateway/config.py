@@ -66,6 +66,9 @@ class Settings(EnvSettings):
     max_concurrent: int = Field(0, ge=0, le=10_000, description="0: the backend's own choice")
     max_queue: int = Field(64, ge=0, le=100_000)
     queue_timeout: float = Field(30.0, gt=0, le=3600)
+    stream_keepalive_seconds: float = Field(
+        10.0, ge=0, le=3600, description="keep-alive interval of a stream before its first token"
+    )
     rate_limit_rpm: int = Field(
         0, ge=0, le=10_000_000, description="per API key (or client address), per worker; 0: off"
     )

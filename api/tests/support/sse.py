@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 
 DATA = "data: "
+KEEPALIVE = ": ping"
 
 
 def sse_events(lines: Iterable[str]) -> Iterator[Any]:
     """Each event's payload as its line arrives, JSON-decoded except the final `[DONE]`. The
-    api sends nothing but one `data:` line per event, each followed by a blank line; anything
-    else fails."""
+    api sends nothing but one `data:` line per event, each followed by a blank line, and the
+    `: ping` comment of a stream kept alive before it starts; anything else fails."""
     expect_blank = False
     for line in lines:
         if expect_blank:
@@ -24,6 +25,9 @@ def sse_events(lines: Iterable[str]) -> Iterator[Any]:
             expect_blank = False
             continue
         if not line:
+            continue
+        if line == KEEPALIVE:  # a comment: the keep-alive of a stream waiting to start
+            expect_blank = True
             continue
         assert line.startswith(DATA), f"not an SSE data line: {line!r}"
         data = line[len(DATA) :]

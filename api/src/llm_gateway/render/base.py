@@ -7,6 +7,10 @@ from typing import Any, Protocol
 
 
 class Renderer(Protocol):
+    keepalive: bytes
+    """Sent while a stream waits for its first event (proxies' idle timeouts): an SSE
+    comment, or the API's own keep-alive event."""
+
     def sse(self) -> AsyncGenerator[bytes, None]:
         """Every event of the stream as framed SSE bytes, `data: [DONE]` last."""
         ...

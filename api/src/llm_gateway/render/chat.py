@@ -11,7 +11,7 @@ import orjson
 
 from ..backends import Delta, TokenLogprob, ToolCallDelta
 from ..service import Generation
-from .sse import DONE, error_events, sse
+from .sse import DONE, KEEPALIVE, error_events, sse
 
 
 def logprob_entries(logprobs: list[TokenLogprob]) -> list[dict[str, Any]]:
@@ -136,6 +136,8 @@ class _ChoiceFold:
 
 
 class ChatRenderer:
+    keepalive = KEEPALIVE
+
     def __init__(self, generation: Generation, *, include_usage: bool = False) -> None:
         self.generation = generation
         self.include_usage = include_usage

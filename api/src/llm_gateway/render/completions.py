@@ -9,7 +9,7 @@ from typing import Any
 
 from ..backends import TokenLogprob
 from ..service import Generation
-from .sse import DONE, error_events, sse
+from .sse import DONE, KEEPALIVE, error_events, sse
 
 
 class _Logprobs:
@@ -42,6 +42,8 @@ class _Logprobs:
 
 
 class CompletionRenderer:
+    keepalive = KEEPALIVE
+
     def __init__(
         self, generation: Generation, *, include_usage: bool = False, echo: bool = False
     ) -> None:

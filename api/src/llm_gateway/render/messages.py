@@ -239,6 +239,8 @@ class _Fold:
 
 
 class MessagesRenderer:
+    keepalive = PING
+
     def __init__(self, generation: MessagesGeneration, *, message_id: str | None = None) -> None:
         self.generation = generation
         self.id = message_id or f"msg_{uuid.uuid4().hex}"

@@ -20,6 +20,7 @@ from ..errors import api_error
 from ..protocol.ids import new_id
 from ..protocol.responses import CreateResponseRequest, FunctionToolChoice
 from ..service import Generation
+from .sse import KEEPALIVE
 
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 Event = tuple[str, dict[str, Any]]
@@ -89,6 +90,8 @@ class _Call:
 
 
 class ResponsesRenderer:
+    keepalive = KEEPALIVE
+
     def __init__(self, generation: Generation, req: CreateResponseRequest) -> None:
         self.generation = generation
         self.req = req

@@ -9,6 +9,8 @@ import orjson
 from ..errors import api_error
 
 DONE = b"data: [DONE]\n\n"
+KEEPALIVE = b": ping\n\n"
+"""An SSE comment: every SSE parser skips it; proxies see bytes on the connection."""
 
 
 def sse(payload: dict[str, Any]) -> bytes:

@@ -25,6 +25,8 @@ class Gateway:
     """cl100k_base token ids → text for /v1/embeddings (None: ids are the model's own)."""
     keep_output: bool = False
     """LOG_CONTENT: keep each generation's output text for the log line."""
+    keepalive: float = 0.0
+    """STREAM_KEEPALIVE_SECONDS: see `GenerationResponse`."""
 
     def start(self, call: Call) -> Generation:
         """The generation of a translated call (it starts when its response is sent)."""
@@ -34,7 +36,13 @@ class Gateway:
         self, generation: Generation, renderer: Renderer, stream: bool | None
     ) -> GenerationResponse:
         """The response that sends it: the renderer's SSE events, or its folded body."""
-        return GenerationResponse(generation, renderer, stream=bool(stream), shutdown=self.shutdown)
+        return GenerationResponse(
+            generation,
+            renderer,
+            stream=bool(stream),
+            shutdown=self.shutdown,
+            keepalive=self.keepalive,
+        )
 
 
 def gateway_of(request: Request) -> Gateway:

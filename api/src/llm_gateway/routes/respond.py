@@ -11,6 +11,7 @@ silently cut stream), and closing the generation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import AsyncGenerator, Awaitable
 from typing import TypeVar
@@ -98,11 +99,13 @@ class GenerationResponse:
         *,
         stream: bool,
         shutdown: ShutdownSignal,
+        keepalive: float = 0.0,
     ) -> None:
         self.generation = generation
         self.renderer = renderer
         self.stream = stream
         self.shutdown = shutdown
+        self.keepalive = keepalive
         self.headers_sent = False
         self.extra_headers = [
             (k.encode(), v.encode())
@@ -136,8 +139,15 @@ class GenerationResponse:
         self.headers_sent = True
 
     async def _stream(self, scope: Scope, send: Send) -> None:
-        await self.generation.start()  # waits for a slot and the first event
-        await self._start(send, SSE_HEADERS)
+        try:
+            await self._start_keeping_alive(send)  # a slot and the first event
+        except Exception as exc:
+            if not self.headers_sent:
+                raise  # a plain HTTP error through the error handlers
+            await self._end_with_error(scope, send, exc)
+            return
+        if not self.headers_sent:
+            await self._start(send, SSE_HEADERS)
         chunks: AsyncGenerator[bytes, None] = self.renderer.sse()
         try:
             async for chunk in chunks:
@@ -150,6 +160,28 @@ class GenerationResponse:
         finally:
             await chunks.aclose()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _start_keeping_alive(self, send: Send) -> None:
+        """`generation.start()`. When it takes longer than `keepalive` seconds (a queue, a
+        long prompt being read), the headers go out and then the renderer's keep-alive (an SSE
+        comment; Anthropic's `ping` event) every `keepalive` seconds, so proxies and load
+        balancers with idle timeouts keep the stream. Clients' SSE parsers skip both."""
+        if not self.keepalive:
+            await self.generation.start()
+            return
+        starting = asyncio.ensure_future(self.generation.start())
+        try:
+            while not (await asyncio.wait({starting}, timeout=self.keepalive))[0]:
+                if not self.headers_sent:
+                    await self._start(send, SSE_HEADERS)
+                ping = self.renderer.keepalive
+                await send({"type": "http.response.body", "body": ping, "more_body": True})
+        finally:
+            if not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+        starting.result()
 
     async def _body(self, send: Send) -> None:
         await self.generation.start()
