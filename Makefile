@@ -17,7 +17,7 @@ SPAWN_RATE ?= 5
 DURATION ?= 30s
 
 .PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak bench
-.PHONY: node-install test-frontend
+.PHONY: node-install test-frontend agents-install
 .PHONY: swarm-up swarm-down swarm-push test-swarm
 .PHONY: docs
 
@@ -41,11 +41,11 @@ serve: install model ## run the api natively under gunicorn (port 8001; PORT, WO
 	@$(BIN)/python -m llm_gateway.preflight
 	exec $(BIN)/gunicorn -c api/gunicorn.conf.py
 
-test: install model node-install ## run the whole test suite (sets up what it needs; no Docker)
+test: install model node-install agents-install ## run the whole test suite (sets up what it needs; no Docker)
 	$(BIN)/pytest -q api/tests -m "not stack and not swarm"
 
-test-fast: install ## every in-process test: none marked server, model, proxy, stack, swarm, browser or node
-	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node"
+test-fast: install ## every in-process test: none marked server, model, proxy, stack, swarm, browser, node or agents
+	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node and not agents"
 
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check api examples/python bench
@@ -104,6 +104,17 @@ $(NODE_STAMP): examples/node/package.json examples/node/package-lock.json
 node-install: ## install the Node examples' pinned packages (npm ci; skipped with a note without npm)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(NODE_STAMP); \
 	else echo "npm not found: the Node tests will be skipped (REQUIRE_NODE=1 fails them)"; fi
+
+# --- Coding-agent CLIs (Claude Code, Codex) the api/tests/agents tests drive (npm ci, pinned) ---
+AGENTS_STAMP := api/tests/agents/node_modules/.installed
+
+$(AGENTS_STAMP): api/tests/agents/package.json api/tests/agents/package-lock.json
+	cd api/tests/agents && npm ci --no-audit --no-fund
+	touch $(AGENTS_STAMP)
+
+agents-install: ## install the coding-agent CLIs the agents tests run (npm ci; skipped with a note without npm)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(AGENTS_STAMP); \
+	else echo "npm not found: the coding-agent tests will be skipped (REQUIRE_AGENTS=1 fails them)"; fi
 
 test-frontend: install model node-install ## the chat page in Chromium, CORS from another origin, the Python and Node examples
 	$(BIN)/pytest -q api/tests/browser api/tests/examples

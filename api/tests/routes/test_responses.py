@@ -186,7 +186,8 @@ BAD_REQUESTS: list[tuple[dict[str, Any], int, str, str | None]] = [
     ({"input": [IMAGE]}, 400, "input[0].content", None),
     ({"input": [{"role": "wizard", "content": "x"}]}, 400, "input[0].role", None),
     ({"input": []}, 400, "input", None),
-    ({"tools": [{"type": "web_search"}]}, 400, "tools[0].type", None),
+    # Hosted tools (web_search, ...) are ignored, not refused; a type the spec lacks is a 400.
+    ({"tools": [{"type": "teleport"}]}, 400, "tools[0]", None),
     ({"text": {"format": {"type": "json_schema"}}}, 400, "text.format", None),
     ({"model": "no-such-model"}, 404, "model", "model_not_found"),
 ]
