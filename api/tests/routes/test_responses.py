@@ -346,4 +346,4 @@ async def test_unknown_fields_are_named_as_ignored(client: httpx.AsyncClient) ->
         text={"format": {"type": "text"}, "verbosity": "low"},
         include=["reasoning.encrypted_content"],
     )
-    assert r.headers["x-ignored-params"] == "include, text.verbosity"
+    assert r.headers["x-ignored-params"] == "include.reasoning.encrypted_content, text.verbosity"

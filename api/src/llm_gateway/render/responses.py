@@ -72,18 +72,29 @@ class _Message:
 
 
 class _Call:
-    def __init__(self, call_id: str | None, name: str | None) -> None:
+    def __init__(
+        self, call_id: str | None, name: str | None, namespaced: dict[str, tuple[str, str]]
+    ) -> None:
         self.id = new_id("fc")
         self.call_id = call_id or new_id("call")
         self.name = name or ""
         self.arguments: list[str] = []
+        self._namespaced = namespaced
+
+    @property
+    def routed_name(self) -> tuple[str | None, str]:
+        """(namespace, name) as the client routes the call: a namespace member the model
+        called by its flat name `N__f` comes back as namespace `N`, name `f`."""
+        return self._namespaced.get(self.name, (None, self.name))
 
     def item(self, status: str) -> dict[str, Any]:
+        namespace, name = self.routed_name
         return {
             "type": "function_call",
             "id": self.id,
             "call_id": self.call_id,
-            "name": self.name,
+            **({"namespace": namespace} if namespace is not None else {}),
+            "name": name,
             "arguments": "".join(self.arguments) if status != "in_progress" else "",
             "status": status,
         }
@@ -102,6 +113,7 @@ class ResponsesRenderer:
         self.open: _Message | _Call | None = None
         self.calls: dict[int, _Call] = {}
         self.finish_reason: str | None = None
+        self.namespaced = req.tool_plan.namespaced
 
     # --- the response object --------------------------------------------------------
 
@@ -215,7 +227,7 @@ class ResponsesRenderer:
             self._event(
                 "response.function_call_arguments.done",
                 item_id=item.id,
-                name=item.name,
+                name=item.routed_name[1],
                 output_index=index,
                 arguments="".join(item.arguments),
             ),
@@ -267,7 +279,8 @@ class ResponsesRenderer:
         for fragment in delta.tool_calls or ():
             call = self.calls.get(fragment.index)
             if call is None:
-                call = self.calls[fragment.index] = _Call(fragment.id, fragment.name)
+                call = _Call(fragment.id, fragment.name, self.namespaced)
+                self.calls[fragment.index] = call
                 out += self._open(call)
             elif fragment.name:
                 call.name += fragment.name

@@ -23,6 +23,7 @@ from ..protocol.responses import (
     FunctionToolChoice,
     ItemReference,
     MessageItem,
+    flat_tool_name,
     non_text_parts,
     parts_text,
 )
@@ -100,6 +101,7 @@ def stored_item(item: MessageItem | FunctionCallItem | FunctionCallOutputItem) -
             "type": "function_call",
             "id": item.id or new_id("fc"),
             "call_id": item.call_id,
+            **({"namespace": item.namespace} if item.namespace is not None else {}),
             "name": item.name,
             "arguments": item.arguments,
             "status": "completed",
@@ -136,11 +138,15 @@ def to_messages(items: Sequence[Item], instructions: str | None) -> tuple[Messag
     for item in items:
         kind = item.get("type")
         if kind == "function_call":
+            # The model knows a namespace member by its flat name (as it was offered).
+            name = item["name"]
+            if item.get("namespace"):
+                name = flat_tool_name(item["namespace"], name)
             calls.append(
                 {
                     "id": item["call_id"],
                     "type": "function",
-                    "function": {"name": item["name"], "arguments": item["arguments"]},
+                    "function": {"name": name, "arguments": item["arguments"]},
                 }
             )
             continue
@@ -229,13 +235,15 @@ async def response_call(
 def _ignored(req: CreateResponseRequest, served: ServedModel) -> tuple[str, ...]:
     honoured = served.backend.supported_params
     given = {f for f in req.given_fields() if AS_CHAT_FIELD.get(f, f) not in honoured}
+    if not req.wants_logprobs:
+        given.discard("include")  # its values are named one by one (`include.<value>`)
     extra = []
     if req.truncation == "auto":
         extra.append("truncation")
     if req.text and req.text.verbosity is not None:
         extra.append("text.verbosity")
-    if set(req.include or ()) - {"message.output_text.logprobs"}:
-        extra.append("include")  # only the logprobs of output text can be included
+    # Tools nothing here runs (`tools.<type>`), `include.<value>` but output logprobs.
+    extra += req.ignored_parts()
     return rules.ignored(given, HANDLED, served, *extra)
 
 
