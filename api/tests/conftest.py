@@ -6,11 +6,13 @@ import httpx
 import pytest
 
 # Assertions in the shared helpers explain themselves like those in test modules.
-pytest.register_assert_rewrite("tests.helpers", "tests.support", "tests.reliability.support")
+pytest.register_assert_rewrite("tests.support")
 
-from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server  # noqa: E402
-from .spec import SpecValidator  # noqa: E402
 from .support import markers  # noqa: E402
+from .support.app import asgi_client  # noqa: E402
+from .support.paths import MODEL_FILE  # noqa: E402
+from .support.server import ServerProcess, running_server  # noqa: E402
+from .support.spec import SpecValidator  # noqa: E402
 
 # Shared fixtures that start processes, and the markers every test using one (directly or
 # through another fixture) gets. A test that starts a process itself says so in its module's

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from ..caddy_process import CaddyProcess, running_caddy
-from ..helpers import ServerProcess, running_server
+from ..support.caddy import CaddyProcess, running_caddy
+from ..support.server import ServerProcess, running_server
 from .chromium import chromium, require_browser
 
 API_KEY = "sk-browser-test"

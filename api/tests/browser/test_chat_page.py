@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from ..caddy_process import CaddyProcess
-from ..helpers import ServerProcess
-from ..observability.scrape import parse, total
+from ..support.caddy import CaddyProcess
+from ..support.scrape import parse, total
+from ..support.server import ServerProcess
 from .chromium import RECORD_ANSWER_LENGTHS, collect_errors, poll_until, screenshot_path
 from .conftest import API_KEY
 

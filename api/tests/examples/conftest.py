@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..helpers import ServerProcess, running_server
+from ..support.server import ServerProcess, running_server
 
 API_KEY = "sk-examples-test"
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from ..helpers import ServerProcess
 from ..support.polling import poll_until
 from ..support.procfs import server_side
+from ..support.server import ServerProcess
 from .conftest import FUZZ_SETTINGS
 from .oracles import check_answer
 

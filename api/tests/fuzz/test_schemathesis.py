@@ -19,7 +19,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from llm_gateway.app import create_app
 
-from ..helpers import settings as app_settings
+from ..support.app import settings as app_settings
 from .conftest import FUZZ_SETTINGS
 from .oracles import openai_error
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from ..helpers import ServerProcess, running_server
+from ..support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ..helpers import ServerProcess, running_server
-from ..server import sdk_checks
-from ..spec import SpecValidator
+from ..support import sdk_checks
+from ..support.server import ServerProcess, running_server
+from ..support.spec import SpecValidator
 
 pytestmark = pytest.mark.server
 

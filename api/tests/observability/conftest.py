@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..helpers import ServerProcess, running_server
+from ..support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="package")

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..caddy_process import CaddyProcess, running_caddy
-from ..helpers import ServerProcess, running_server
+from ..support.caddy import CaddyProcess, running_caddy
+from ..support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="module")

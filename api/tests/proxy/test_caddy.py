@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import openai
 
-from ..caddy_process import ALLOWED_ORIGIN, CaddyProcess
-from ..helpers import ServerProcess
-from ..observability.scrape import scrape, total
-from ..spec import SpecValidator
+from ..support.caddy import ALLOWED_ORIGIN, CaddyProcess
+from ..support.scrape import scrape, total
+from ..support.server import ServerProcess
+from ..support.spec import SpecValidator
 from ..support.sse import carries_content, read_unbuffered
 
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 30}

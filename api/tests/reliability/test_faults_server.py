@@ -14,10 +14,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
 from ..support.procfs import is_idle, server_side, socket_inodes
-from .support import (
+from ..support.reliability import (
     CHAT,
     CLOSE,
     assert_completed,
@@ -27,6 +26,7 @@ from .support import (
     slot_gauges,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 

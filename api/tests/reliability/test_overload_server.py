@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.procfs import rss_kb
-from .support import (
+from ..support.reliability import (
     CLOSE,
     TIMEOUT,
     assert_completed,
@@ -23,6 +22,7 @@ from .support import (
     slot_gauges,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 

@@ -11,9 +11,8 @@ import threading
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
-from .support import (
+from ..support.reliability import (
     assert_completed,
     assert_error,
     assert_stream_finished,
@@ -21,6 +20,7 @@ from .support import (
     post_chat,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 

@@ -9,8 +9,9 @@ import httpx
 import openai
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
-from ..observability.scrape import parse, total
+from ..support.paths import REPO_ROOT
+from ..support.scrape import parse, total
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 
@@ -21,7 +22,7 @@ models:
     aliases: [gpt-4o-mini]
     settings: {mock_max_tokens: 3}
   - id: transcript
-    backend: tests.scripted_backend:Transcript
+    backend: tests.support.scripted_backend:Transcript
 """
 
 

@@ -14,8 +14,9 @@ import httpx
 import openai
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
-from ..spec import SpecValidator, validate_response_event
+from ..support.paths import REPO_ROOT
+from ..support.server import ServerProcess, running_server
+from ..support.spec import SpecValidator, validate_response_event
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     store = tmp_path_factory.mktemp("store") / "responses.db"
     with running_server(
         WORKERS="2",
-        MODEL_BACKEND="tests.scripted_backend:Transcript",
+        MODEL_BACKEND="tests.support.scripted_backend:Transcript",
         PYTHONPATH=str(REPO_ROOT / "api"),
         RESPONSE_STORE=str(store),
         CL100K_PATH=str(REPO_ROOT / "models/cl100k_base.tiktoken"),

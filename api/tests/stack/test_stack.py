@@ -10,10 +10,11 @@ import time
 import httpx
 import openai
 
-from ..helpers import NEVER_END, REPO_ROOT
-from ..observability.scrape import scrape, total
-from ..spec import SpecValidator
+from ..support.default_model import NEVER_END
+from ..support.paths import REPO_ROOT
 from ..support.polling import poll_until
+from ..support.scrape import scrape, total
+from ..support.spec import SpecValidator
 from ..support.sse import carries_content, read_unbuffered, sse_payloads
 from .conftest import ALLOWED_ORIGIN, Stack
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT
 from ..support.markers import require_marker
+from ..support.paths import REPO_ROOT
 from ..support.polling import poll_until
 
 STACK = os.environ.get("SWARM_TEST_STACK", "llmgw-swarm-test")

@@ -12,7 +12,7 @@ from llm_gateway.backends.loader import create_backend
 from llm_gateway.backends.openai import OpenAIBackend
 from llm_gateway.errors import BadGateway, UpstreamError
 
-from ...spec import SpecValidator
+from ...support.spec import SpecValidator
 from .fake_upstream import Exchange, FakeUpstream, fake_upstream
 
 

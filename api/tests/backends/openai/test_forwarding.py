@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from ...spec import SpecValidator
+from ...support.spec import SpecValidator
 from ...support.sse import sse_payloads
 from .conftest import gateway
 from .fake_upstream import Exchange, answers, chunk, fake_upstream, text_chunk, usage_chunk

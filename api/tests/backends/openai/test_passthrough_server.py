@@ -13,11 +13,11 @@ import httpx
 import openai
 import pytest
 
-from ...helpers import ServerProcess, running_server
-from ...observability.scrape import parse, value
-from ...server import sdk_checks
-from ...spec import SpecValidator
+from ...support import sdk_checks
 from ...support.polling import poll_until
+from ...support.scrape import parse, value
+from ...support.server import ServerProcess, running_server
+from ...support.spec import SpecValidator
 from .fake_upstream import Exchange, chunk, closed_port_url, fake_upstream, text_chunk, usage_chunk
 
 pytestmark = pytest.mark.server

