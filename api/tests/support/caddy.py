@@ -5,6 +5,7 @@ fixture."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import ssl
@@ -15,12 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-import pytest
 
 from .markers import require_marker
 from .paths import REPO_ROOT, VENV_BIN
 from .processes import free_port, wait_serving
-from .server import ServerProcess
+from .server import ServerProcess, as_fixture
 
 ALLOWED_ORIGIN = "https://app.example.com"
 
@@ -119,19 +119,20 @@ def running_caddy(api: ServerProcess, **kwargs: str) -> Iterator[CaddyProcess]:
 
 
 def caddy_fixture(
-    api: str,
+    in_front_of: str,
     *,
+    cors_origins: str | Callable[..., str] = ALLOWED_ORIGIN,
     scope: Literal["session", "package", "module"] = "module",
-    cors_origins: str | Callable[[pytest.FixtureRequest], str] = ALLOWED_ORIGIN,
 ) -> Any:
-    """A fixture that runs Caddy in front of the server fixture named `api` for its scope;
-    `cors_origins` may be worked out from other fixtures. It needs the `proxy` marker (see
-    PROCESS_FIXTURES)."""
+    """A fixture that runs Caddy in front of the server fixture named `in_front_of` for its
+    scope; `cors_origins` may be a function of other fixtures, named by its parameters. A test
+    using it needs the `proxy` marker (see PROCESS_FIXTURES)."""
+    needs = list(inspect.signature(cors_origins).parameters) if callable(cors_origins) else []
 
-    def fixture(request: pytest.FixtureRequest) -> Iterator[CaddyProcess]:
-        server = request.getfixturevalue(api)
-        origins = cors_origins(request) if callable(cors_origins) else cors_origins
-        with running_caddy(server, cors_origins=origins) as caddy:
+    def fixture(**needed: Any) -> Iterator[CaddyProcess]:
+        api = needed.pop(in_front_of)
+        origins = cors_origins(**needed) if callable(cors_origins) else cors_origins
+        with running_caddy(api, cors_origins=origins) as caddy:
             yield caddy
 
-    return pytest.fixture(scope=scope)(fixture)
+    return as_fixture(fixture, [in_front_of, *needs], scope, None)

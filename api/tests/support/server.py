@@ -5,6 +5,7 @@ module gets one: `running_server` inside a test, `server_fixture` for a fixture.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
@@ -147,25 +148,33 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         server.stop()
 
 
-# A server's settings: environment variables, or a function of the fixture request that
-# returns them (for settings that need other fixtures: `request.getfixturevalue(...)`).
-ServerEnv = Mapping[str, str] | Callable[[pytest.FixtureRequest], Mapping[str, str]]
-
-
 def server_fixture(
-    env: ServerEnv,
+    env: Mapping[str, str] | Callable[..., Mapping[str, str]],
     *,
     scope: Literal["session", "package", "module"] = "module",
     doc: str | None = None,
 ) -> Any:
     """A fixture that runs one server with these settings for its scope (a module's by
-    default): `keyed_api = server_fixture({"API_KEYS": KEY}, doc="...")` in a test module or
-    conftest. The fixture takes its name from the variable it is assigned to; a test using
-    it needs the `server` marker (its module's `pytestmark`, or PROCESS_FIXTURES)."""
+    default), assigned to the fixture's name: `keyed_api = server_fixture({"API_KEYS": KEY})`.
 
-    def fixture(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
-        with running_server(**(env(request) if callable(env) else env)) as server:
+    `env` may be a function of other fixtures, named by its parameters, when the settings
+    depend on them: `server_fixture(lambda model_file: llama_env(model_file))`. The fixture
+    asks for them itself, so pytest sees them (and the markers they carry) statically. A test
+    using the fixture needs the `server` marker: its module's `pytestmark`, or PROCESS_FIXTURES
+    in tests/conftest.py for a shared fixture."""
+    needs = list(inspect.signature(env).parameters) if callable(env) else []
+
+    def fixture(**needed: Any) -> Iterator[ServerProcess]:
+        with running_server(**(env(**needed) if callable(env) else env)) as server:
             yield server
 
-    fixture.__doc__ = doc
-    return pytest.fixture(scope=scope)(fixture)
+    return as_fixture(fixture, needs, scope, doc)
+
+
+def as_fixture(function: Callable[..., Any], needs: list[str], scope: str, doc: str | None) -> Any:
+    """`function(**needs)` as a pytest fixture that asks for the fixtures named `needs`."""
+    function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in needs]
+    )
+    function.__doc__ = doc
+    return pytest.fixture(scope=scope)(function)  # type: ignore[call-overload]
