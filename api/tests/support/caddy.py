@@ -17,12 +17,11 @@ from typing import Any, Literal
 
 import httpx
 
+from .edge import ALLOWED_ORIGIN
 from .markers import require_marker
 from .paths import REPO_ROOT, VENV_BIN
 from .processes import free_port, wait_serving
 from .server import ServerProcess, as_fixture
-
-ALLOWED_ORIGIN = "https://app.example.com"
 
 
 class CaddyProcess:
@@ -75,15 +74,7 @@ class CaddyProcess:
             r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
             return r.status_code == 200
 
-        wait_serving(
-            self.proc,
-            serving,
-            timeout=timeout,
-            interval=0.2,
-            what="Caddy's /health",
-            logs=self.logs,
-            retry_on=(httpx.HTTPError,),
-        )
+        wait_serving(self.proc, serving, timeout, "Caddy's /health", self.logs)
 
     def logs(self) -> str:
         """The end of Caddy's output (Caddy writes it straight to the file)."""

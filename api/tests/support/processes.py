@@ -7,6 +7,8 @@ import socket
 import subprocess
 from collections.abc import Callable
 
+import httpx
+
 from .polling import poll_until
 
 
@@ -19,15 +21,13 @@ def free_port() -> int:
 def wait_serving(
     proc: subprocess.Popen[bytes],
     serving: Callable[[], bool],
-    *,
     timeout: float,
-    interval: float,
     what: str,
     logs: Callable[[], str],
-    retry_on: tuple[type[BaseException], ...] = (),
 ) -> None:
-    """Poll `serving()` until it holds; fail with the process's output (`logs()`) when it does
-    not in time or when the process exits first."""
+    """Poll `serving()` (an HTTP probe: its errors mean "not yet") until it holds; fail with
+    the process's output (`logs()`) when it does not in time or when the process exits
+    first."""
 
     def ready() -> bool:
         if proc.poll() is not None:
@@ -35,6 +35,6 @@ def wait_serving(
         return serving()
 
     try:
-        poll_until(ready, timeout, interval, what=what, retry_on=retry_on)
+        poll_until(ready, timeout, 0.1, what=what, retry_on=(httpx.HTTPError,))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{logs()}") from None

@@ -74,15 +74,10 @@ class ServerProcess:
             raise
 
     def wait_ready(self, timeout: float) -> None:
-        wait_serving(
-            self.proc,
-            lambda: httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200,
-            timeout=timeout,
-            interval=0.1,
-            what="/ready to say 200",
-            logs=self.logs,
-            retry_on=(httpx.HTTPError,),
-        )
+        def serving() -> bool:
+            return httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200
+
+        wait_serving(self.proc, serving, timeout, "/ready to say 200", self.logs)
 
     def logs(self) -> str:
         """The end of the server's output (the server writes it straight to the file)."""
