@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext
 
 from ..support.caddy import CaddyProcess, caddy_fixture
+from ..support.chromium import chromium, require_browser
 from ..support.server import server_fixture
 from ..support.server_env import admission, mock_pace
-from .chromium import chromium, require_browser
 
 API_KEY = "sk-browser-test"
 

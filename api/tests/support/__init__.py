@@ -1,8 +1,14 @@
-"""Everything the tests share, one small module per job: the app in process (`app`), a real
-gunicorn server and the fixtures that run one (`server`), Caddy (`caddy`), Redis
-(`redis_server`), the default model (`default_model`), SSE parsing (`sse`), polling with a
-deadline (`polling`), the OpenAI spec (`spec`) and the SDK checks every backend passes
-(`sdk_checks`), /metrics (`scrape`), chat requests under load (`reliability`), the HTTPS and
-CORS checks of a proxy (`edge`), Docker (`docker`), backends loaded by path
-(`scripted_backend`, `faulty_backends`), /proc readings (`procfs`), and the guard that keeps
-process-starting tests marked (`markers`)."""
+"""Everything the tests share, one small module per job; the test folders hold only tests
+and conftests.
+
+- the app in process: `app` (settings, asgi_client)
+- real processes on loopback: `server` (gunicorn, `running_server`, `server_fixture`),
+  `server_env` (its settings by meaning), `caddy`, `redis_server`, `fake_upstream` (scripted
+  OpenAI-compatible upstreams), `processes` (ports, waiting until one serves), `chromium`
+- what the answers must be: `sse`, `spec` (the OpenAI document), `sdk_checks` (what every
+  backend passes through the official SDK), `edge` (CORS through a proxy), `reliability`
+  (chat under load), `oracles` and `strategies` (fuzzing), `scrape` (/metrics), `procfs`
+- backends loaded by path: `scripted_backend`, `faulty_backends`
+- waiting and guarding: `polling` (one poll loop, with a deadline), `markers` (a test that
+  starts a process carries its marker), `docker`
+- where things are: `paths`, `default_model`"""

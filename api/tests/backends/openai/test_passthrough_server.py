@@ -14,11 +14,18 @@ import openai
 import pytest
 
 from ...support import sdk_checks
+from ...support.fake_upstream import (
+    Exchange,
+    chunk,
+    closed_port_url,
+    fake_upstream,
+    text_chunk,
+    usage_chunk,
+)
 from ...support.polling import poll_until
 from ...support.scrape import parse, value
 from ...support.server import ServerProcess, running_server
 from ...support.spec import SpecValidator
-from .fake_upstream import Exchange, chunk, closed_port_url, fake_upstream, text_chunk, usage_chunk
 
 pytestmark = pytest.mark.server
 
