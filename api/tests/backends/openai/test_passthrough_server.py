@@ -24,7 +24,7 @@ from ...support.fake_upstream import (
 )
 from ...support.polling import poll_until
 from ...support.scrape import parse, value
-from ...support.server import ServerProcess, running_server
+from ...support.server import ServerProcess, running_server, server_fixture
 from ...support.spec import SpecValidator
 
 pytestmark = pytest.mark.server
@@ -43,11 +43,10 @@ def gateway_env(*urls: str, **env: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def gateway(mock_server: ServerProcess) -> Iterator[ServerProcess]:
-    """The gateway in front of the session's mock server (two workers)."""
-    with running_server(**gateway_env(mock_server.base_url + "/v1")) as server:
-        yield server
+gateway = server_fixture(
+    lambda mock_server: gateway_env(mock_server.base_url + "/v1"),
+    doc="The gateway in front of the session's mock server (two workers).",
+)
 
 
 def scrape(server: ServerProcess) -> Any:
