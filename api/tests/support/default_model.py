@@ -1,11 +1,8 @@
-"""The real default model (SmolLM2-135M) as the tests run it: its file, a `logit_bias` that
-keeps it talking, and the settings of a gunicorn server that serves it."""
+"""The real default model (SmolLM2-135M) as the tests run it: a `logit_bias` that keeps it
+talking, and the settings of a gunicorn server that serves it (its file: `paths.MODEL_FILE`,
+checked by the `model_file` fixture)."""
 
 from __future__ import annotations
-
-from .paths import MODEL_FILE
-
-__all__ = ["MODEL_FILE", "NEVER_END", "llama_env"]
 
 # The default model's end-of-generation tokens (<|endoftext|>, <|im_end|>, <reponame>) as a
 # `logit_bias` that bans them: its answer then lasts exactly `max_tokens` tokens.
