@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator
 
 import httpx
 import pytest
 
 # Assertions in the shared helpers explain themselves like those in test modules.
-pytest.register_assert_rewrite("tests.helpers", "tests.support", "tests.reliability.support")
+pytest.register_assert_rewrite("tests.support")
 
-from .helpers import MODEL_FILE, ServerProcess, asgi_client, running_server  # noqa: E402
-from .spec import SpecValidator  # noqa: E402
 from .support import markers  # noqa: E402
+from .support.app import asgi_client  # noqa: E402
+from .support.paths import MODEL_FILE  # noqa: E402
+from .support.server import server_fixture  # noqa: E402
+from .support.spec import SpecValidator  # noqa: E402
 
 # Shared fixtures that start processes, and the markers every test using one (directly or
 # through another fixture) gets. A test that starts a process itself says so in its module's
@@ -64,11 +66,12 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def mock_server() -> Iterator[ServerProcess]:
-    """A real gunicorn server (2 workers) with the mock backend, shared by a session."""
-    with running_server(WORKERS="2", MAX_BODY_BYTES="65536") as server:
-        yield server
+mock_server = server_fixture(
+    {"WORKERS": "2", "MAX_BODY_BYTES": "65536"},
+    scope="session",
+    doc="A real gunicorn server (2 workers) with the mock backend, shared by a session: for "
+    "every module that needs a server but no settings of its own.",
+)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from llm_gateway import auth
 from llm_gateway.auth import KeyRing
 from llm_gateway.config import Settings
 
-from .helpers import asgi_client, settings
+from .support.app import asgi_client, settings
 
 KEYS = "sk-first,sk-second,sk-third"
 CHAT = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}

@@ -12,7 +12,7 @@ import pytest
 from llm_gateway.catalog import served_models
 from llm_gateway.env import SettingsError
 
-from .helpers import asgi_client, settings
+from .support.app import asgi_client, settings
 
 CATALOG = """
 models:
@@ -22,7 +22,7 @@ models:
     concurrency: 3
     settings: {mock_max_tokens: 5, mock_embedding_dimensions: 8}
   - id: echo
-    backend: tests.scripted_backend:Transcript
+    backend: tests.support.scripted_backend:Transcript
     endpoints: [chat, responses]
     owned_by: tests
   - id: text-embedding-3-small

@@ -9,7 +9,7 @@ import pytest
 
 from llm_gateway.compat import require
 
-from .helpers import REPO_ROOT
+from .support.paths import REPO_ROOT
 
 SOURCE = REPO_ROOT / "api/src/llm_gateway"
 WRAPPED = {

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .helpers import REPO_ROOT
+from .support.paths import REPO_ROOT
 from .test_settings_reach_containers import api_setting_names, rendered
 
 EXAMPLE = REPO_ROOT / "deploy" / "upstream.example.yml"

@@ -19,7 +19,7 @@ import yaml
 from llm_gateway.backends.loader import BUILT_IN, backend_class
 from llm_gateway.config import Settings
 
-from .helpers import REPO_ROOT
+from .support.paths import REPO_ROOT
 
 DOTENV = REPO_ROOT / ".env"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"

@@ -9,11 +9,11 @@ import os
 
 import pytest
 
-from .caddy_process import CaddyProcess
-from .helpers import ServerProcess
+from .support.caddy import CaddyProcess
 from .support.markers import IN_PROCESS_ONLY, require_marker
 from .support.polling import async_poll_until, poll_until
 from .support.procfs import cpu_seconds, rss_kb
+from .support.server import ServerProcess
 from .support.sse import sse_payloads
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT, asgi_client, settings
-from ..spec import SpecValidator
+from ..support.app import asgi_client, settings
+from ..support.paths import REPO_ROOT
+from ..support.spec import SpecValidator
 from ..support.sse import sse_payloads
 
 BACKEND = "examples.custom_backend:PassageAnswerer"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import running_server
-from ..server import sdk_checks
-from ..spec import SpecValidator
+from ..support import sdk_checks
+from ..support.server import running_server
+from ..support.spec import SpecValidator
 from .test_custom_backend_example import BACKEND, write_documents
 
 pytestmark = pytest.mark.server

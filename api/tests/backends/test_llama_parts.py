@@ -10,7 +10,7 @@ import pytest
 from llm_gateway.backends import Message
 from llm_gateway.backends.llama.constraints import CallStreamer, parse_call
 
-from ..helpers import NEVER_END
+from ..support.default_model import NEVER_END
 
 
 @pytest.mark.parametrize(

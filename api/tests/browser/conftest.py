@@ -11,9 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from ..caddy_process import CaddyProcess, running_caddy
-from ..helpers import ServerProcess, running_server
-from .chromium import chromium, require_browser
+from ..support.caddy import CaddyProcess, caddy_fixture
+from ..support.chromium import chromium, require_browser
+from ..support.server import server_fixture
+from ..support.server_env import admission, mock_pace
 
 API_KEY = "sk-browser-test"
 
@@ -74,38 +75,21 @@ def other_app() -> Iterator[AppOrigin]:
         yield origin
 
 
-@pytest.fixture(scope="package")
-def open_api() -> Iterator[ServerProcess]:
-    """No keys; short answers with a visible delay between tokens."""
-    with running_server(MOCK_TOKEN_MS="25", MOCK_MAX_TOKENS="40", MAX_PROMPT_CHARS="2000") as s:
-        yield s
-
-
-@pytest.fixture(scope="package")
-def open_proxy(open_api: ServerProcess) -> Iterator[CaddyProcess]:
-    with running_caddy(open_api) as caddy:
-        yield caddy
-
-
-@pytest.fixture(scope="package")
-def keyed_api() -> Iterator[ServerProcess]:
-    """API keys on; one generation slot and one queue place per worker; answers long
-    enough (2000 tokens, 20 ms apart) that a test stops or outlasts them on purpose."""
-    with running_server(
-        API_KEYS=API_KEY,
-        MOCK_TOKEN_MS="20",
-        MOCK_MAX_TOKENS="2000",
-        MAX_CONCURRENT="1",
-        MAX_QUEUE="1",
-        QUEUE_TIMEOUT="60",
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="package")
-def keyed_proxy(keyed_api: ServerProcess, allowed_app: AppOrigin) -> Iterator[CaddyProcess]:
-    with running_caddy(keyed_api, cors_origins=allowed_app.url) as caddy:
-        yield caddy
+open_api = server_fixture(
+    {**mock_pace(25, 40), "MAX_PROMPT_CHARS": "2000"},
+    scope="package",
+    doc="No keys; short answers with a visible delay between tokens.",
+)
+open_proxy = caddy_fixture("open_api", scope="package")
+keyed_api = server_fixture(
+    {"API_KEYS": API_KEY, **mock_pace(20, 2000), **admission(1, waiting=1, queue_timeout=60)},
+    scope="package",
+    doc="API keys on; one generation slot and one queue place per worker; answers long "
+    "enough (2000 tokens, 20 ms apart) that a test stops or outlasts them on purpose.",
+)
+keyed_proxy = caddy_fixture(
+    "keyed_api", cors_origins=lambda allowed_app: allowed_app.url, scope="package"
+)
 
 
 @pytest.fixture(scope="package")

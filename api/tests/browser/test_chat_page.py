@@ -13,10 +13,11 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from ..caddy_process import CaddyProcess
-from ..helpers import ServerProcess
-from ..observability.scrape import parse, total
-from .chromium import RECORD_ANSWER_LENGTHS, collect_errors, poll_until, screenshot_path
+from ..support.caddy import CaddyProcess
+from ..support.chromium import RECORD_ANSWER_LENGTHS, collect_errors, screenshot_path
+from ..support.polling import poll_until
+from ..support.scrape import parse, total
+from ..support.server import ServerProcess
 from .conftest import API_KEY
 
 
@@ -187,7 +188,8 @@ def test_stop_aborts_the_stream_and_the_server_sees_the_disconnect(
     # shown partial text of a response that was still streaming.
     poll_until(
         lambda: metric(keyed_api, "llm_gateway_client_disconnects_total"),
-        lambda n: n == disconnects + 1,
+        30,
+        until=lambda n: n == disconnects + 1,
         what="the disconnect to be counted",
     )
     record = keyed_api.wait_for_log(
@@ -232,7 +234,8 @@ def test_429_shows_the_retry_time(keyed_page: Page, keyed_api: ServerProcess) ->
                 metric(keyed_api, "llm_gateway_num_requests_running"),
                 metric(keyed_api, "llm_gateway_num_requests_waiting"),
             ),
-            lambda gauges: gauges == (1, 1),
+            30,
+            until=lambda gauges: gauges == (1, 1),
             what="one running and one waiting generation",
         )
         send(keyed_page, "Hello?")

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext
 
-from ..caddy_process import CaddyProcess
+from ..support.caddy import CaddyProcess
 from .conftest import API_KEY, AppOrigin
 
 # What a frontend does: POST with a bearer key (so the browser sends a preflight first),

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext
 
-from ..caddy_process import CaddyProcess
+from ..support.caddy import CaddyProcess
 
 # Feeds `chunks` (lists of byte values) to sseData through a ReadableStream, one read
 # each, and returns the data of every event.

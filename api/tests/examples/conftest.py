@@ -1,50 +1,25 @@
 """Servers for the client examples in examples/: a mock-backed gunicorn with API keys on
 (the examples must send the key) and two workers (a stored conversation must continue
 whichever worker serves the next turn), and the real default model for tools and JSON mode.
-Each keeps its stored responses in a SQLite file of its own."""
+Each keeps its stored responses in a SQLite file of its own (as every test server does)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from ..helpers import ServerProcess, running_server
+from ..support.default_model import llama_env
+from ..support.server import ServerProcess, server_fixture
+from ..support.server_env import mock_pace
 
 API_KEY = "sk-examples-test"
 
 
-@pytest.fixture(scope="package")
-def keyed_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    store = tmp_path_factory.mktemp("keyed-mock") / "responses.db"
-    with running_server(
-        API_KEYS=API_KEY,
-        MOCK_TOKEN_MS="2",
-        MOCK_MAX_TOKENS="24",
-        WORKERS="2",
-        RESPONSE_STORE=str(store),
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="package")
-def keyed_llama(
-    model_file: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    """The default model, as `make serve` runs it; stopped when this package is done."""
-    store = tmp_path_factory.mktemp("keyed-llama") / "responses.db"
-    with running_server(
-        RESPONSE_STORE=str(store),
-        API_KEYS=API_KEY,
-        MODEL_BACKEND="llama",
-        MODEL_ID="smollm2",
-        MODEL_ALIASES="gpt-3.5-turbo",
-        MODEL_PATH=model_file,
-        N_CTX="2048",
-        N_THREADS="2",
-        QUEUE_TIMEOUT="120",
-    ) as server:
-        yield server
+keyed_mock = server_fixture(
+    {"API_KEYS": API_KEY, **mock_pace(2, 24), "WORKERS": "2"}, scope="package"
+)
+keyed_llama = server_fixture(
+    lambda model_file: llama_env(model_file, API_KEYS=API_KEY, QUEUE_TIMEOUT="120"),
+    scope="package",
+    doc="The default model, as `make serve` runs it; stopped when this package is done.",
+)
 
 
 def client_env(server: ServerProcess) -> dict[str, str]:

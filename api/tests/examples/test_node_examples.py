@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess
+from ..support.paths import REPO_ROOT
+from ..support.server import ServerProcess
 from .conftest import client_env
 
 pytestmark = pytest.mark.node

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..caddy_process import CaddyProcess, running_caddy
-from ..helpers import REPO_ROOT, ServerProcess, free_port
+from ..support.caddy import CaddyProcess, running_caddy
+from ..support.paths import REPO_ROOT
+from ..support.processes import free_port
+from ..support.server import ServerProcess
 from .conftest import API_KEY, client_env
 
 EXAMPLES = REPO_ROOT / "examples/python"

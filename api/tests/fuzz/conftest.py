@@ -13,9 +13,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 
-from ..helpers import ServerProcess
-from ..observability.scrape import scrape
 from ..support.polling import poll_until
+from ..support.scrape import scrape
+from ..support.server import ServerProcess
 
 # Derandomized (no example database): the same cases on every run and machine.
 FUZZ_SETTINGS = settings(

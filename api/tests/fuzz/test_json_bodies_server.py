@@ -14,10 +14,9 @@ import httpx
 import pytest
 from hypothesis import given, note, settings
 
+from ..support.oracles import check_answer, openai_error
 from ..support.sse import sse_payloads
-from .conftest import FUZZ_SETTINGS
-from .oracles import check_answer, openai_error
-from .strategies import (
+from ..support.strategies import (
     BOUNDARY_VALUES,
     CHAT_FIELDS,
     COMPLETION_FIELDS,
@@ -29,6 +28,7 @@ from .strategies import (
     paths,
     replaced,
 )
+from .conftest import FUZZ_SETTINGS
 
 # Every test also fails if the server logged an error or a 5xx meanwhile.
 pytestmark = pytest.mark.usefixtures("server_log")

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from ..helpers import ServerProcess
+from ..support.oracles import check_answer
 from ..support.polling import poll_until
 from ..support.procfs import server_side
+from ..support.server import ServerProcess
 from .conftest import FUZZ_SETTINGS
-from .oracles import check_answer
 
 # Every test also fails if the server logged an error or a 5xx meanwhile.
 pytestmark = pytest.mark.usefixtures("server_log")

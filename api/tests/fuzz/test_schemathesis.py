@@ -19,9 +19,9 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from llm_gateway.app import create_app
 
-from ..helpers import settings as app_settings
+from ..support.app import settings as app_settings
+from ..support.oracles import openai_error
 from .conftest import FUZZ_SETTINGS
-from .oracles import openai_error
 
 # Generated cases per operation (valid and invalid together); schemathesis' coverage phase
 # adds its deterministic boundary and wrong-type cases on top.

@@ -1,29 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openai
 import pytest
 
-from ..helpers import ServerProcess, running_server
+from ..support.default_model import llama_env
+from ..support.server import ServerProcess, server_fixture
 
-
-@pytest.fixture(scope="session")
-def llama_server(model_file: str) -> Iterator[ServerProcess]:
-    """A real gunicorn server with the real default model (one worker, two threads, four
-    sequences at once)."""
-    with running_server(
-        MODEL_BACKEND="llama",
-        MODEL_ID="smollm2",
-        MODEL_ALIASES="gpt-3.5-turbo",
-        MODEL_PATH=model_file,
-        N_CTX="2048",
-        N_THREADS="2",
-        N_PARALLEL="4",
-        MAX_QUEUE="16",
-        QUEUE_TIMEOUT="120",
-    ) as server:
-        yield server
+llama_server = server_fixture(
+    lambda model_file: llama_env(model_file, N_PARALLEL="4", MAX_QUEUE="16", QUEUE_TIMEOUT="120"),
+    scope="session",
+    doc="A real gunicorn server with the real default model (one worker, two threads, four "
+    "sequences at once).",
+)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import openai
 import pytest
 
-from ..spec import SpecValidator
+from ..support.spec import SpecValidator
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import openai
 
-from ..helpers import ServerProcess
+from ..support.server import ServerProcess
 
 QUESTIONS = [
     "What is the capital of Japan?",

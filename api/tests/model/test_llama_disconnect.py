@@ -9,10 +9,11 @@ import httpx
 import openai
 import pytest
 
-from ..helpers import NEVER_END, ServerProcess
-from ..observability.scrape import Samples, scrape, total
+from ..support.default_model import NEVER_END
 from ..support.polling import poll_until
 from ..support.procfs import is_idle
+from ..support.scrape import Samples, scrape, total
+from ..support.server import ServerProcess
 
 # A generation that cannot end early: 1500 tokens, the model's end tokens banned.
 LONG = {

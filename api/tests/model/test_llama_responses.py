@@ -11,7 +11,7 @@ import jsonschema
 import openai
 import pytest
 
-from ..spec import SpecValidator
+from ..support.spec import SpecValidator
 
 WEATHER = {
     "type": "object",

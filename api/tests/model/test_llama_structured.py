@@ -9,7 +9,7 @@ import jsonschema
 import openai
 import pytest
 
-from ..spec import SpecValidator
+from ..support.spec import SpecValidator
 
 PERSON = {
     "type": "object",

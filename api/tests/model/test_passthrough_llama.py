@@ -3,14 +3,13 @@ seed and request give the same answer through it as directly, in every shape."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ..helpers import ServerProcess, running_server
-from ..server import sdk_checks
-from ..spec import SpecValidator
+from ..support import sdk_checks
+from ..support.server import ServerProcess, server_fixture
+from ..support.spec import SpecValidator
 
 pytestmark = pytest.mark.server
 
@@ -24,15 +23,14 @@ WEATHER = {
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
 
 
-@pytest.fixture(scope="module")
-def gateway(llama_server: ServerProcess) -> Iterator[ServerProcess]:
-    with running_server(
-        MODEL_BACKEND="openai",
-        MODEL_ID=MODEL,
-        UPSTREAM_BASE_URL=llama_server.base_url + "/v1",
-        UPSTREAM_READ_TIMEOUT="120",
-    ) as server:
-        yield server
+gateway = server_fixture(
+    lambda llama_server: {
+        "MODEL_BACKEND": "openai",
+        "MODEL_ID": MODEL,
+        "UPSTREAM_BASE_URL": llama_server.base_url + "/v1",
+        "UPSTREAM_READ_TIMEOUT": "120",
+    }
+)
 
 
 def calls(body: dict[str, Any]) -> list[Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 
 CHAT_ROUTE = "/v1/chat/completions"
 
@@ -77,8 +77,8 @@ async def test_log_content_adds_prompt_and_output_streams_included() -> None:
 
 
 async def test_an_unhandled_error_is_logged_once_and_answered_with_a_500() -> None:
-    s = settings(model_backend="tests.faulty_backends:FailsMidStream")
-    # helpers.asgi_client no longer needs raise_app_exceptions=False: nothing escapes the app.
+    s = settings(model_backend="tests.support.faulty_backends:FailsMidStream")
+    # support.app.asgi_client no longer needs raise_app_exceptions=False: nothing escapes the app.
     async with asgi_client(s) as client:
         with captured() as logs:
             r = await client.post(CHAT_ROUTE, json=chat("x"), headers={"x-request-id": "boom"})
@@ -94,7 +94,7 @@ async def test_an_unhandled_error_is_logged_once_and_answered_with_a_500() -> No
 
 
 async def test_an_error_event_mid_stream_is_on_the_line() -> None:
-    s = settings(model_backend="tests.faulty_backends:FailsMidStream")
+    s = settings(model_backend="tests.support.faulty_backends:FailsMidStream")
     async with asgi_client(s) as client:
         with captured() as logs:
             r = await client.post(CHAT_ROUTE, json=chat("x", stream=True))

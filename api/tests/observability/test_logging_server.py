@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import ServerProcess
+from ..support.scrape import scrape, value
+from ..support.server import ServerProcess
 from ..support.sse import sse_payloads
-from .scrape import scrape, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 MARKER = f"secret-marker-{uuid.uuid4().hex}"

@@ -11,9 +11,9 @@ from prometheus_client import generate_latest
 from llm_gateway.observability.metrics import Metrics
 from llm_gateway.service.admission import Admission
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 from ..support.polling import async_poll_until
-from .scrape import HISTOGRAMS, parse, total, value
+from ..support.scrape import HISTOGRAMS, parse, total, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 CHAT = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
@@ -85,7 +85,7 @@ async def test_routes_are_templates_and_unknown_paths_share_one_label() -> None:
 
 
 async def test_errors_are_counted_by_openai_type_even_mid_stream() -> None:
-    s = settings(model_backend="tests.faulty_backends:FailsMidStream")
+    s = settings(model_backend="tests.support.faulty_backends:FailsMidStream")
     async with asgi_client(s) as client:
         r = await client.post(CHAT_ROUTE, json={**CHAT, "stream": True})
         assert r.status_code == 200 and "server_error" in r.text

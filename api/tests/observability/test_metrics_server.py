@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from ..helpers import ServerProcess
 from ..support.polling import poll_until
+from ..support.scrape import HISTOGRAMS, Samples, scrape, value
+from ..support.server import ServerProcess
 from ..support.sse import sse_payloads
-from .scrape import HISTOGRAMS, Samples, scrape, value
 
 CHAT_ROUTE = "/v1/chat/completions"
 MODEL = {"model": "mock-model"}

@@ -9,7 +9,7 @@ from starlette.datastructures import Headers
 
 from llm_gateway.observability.request_id import request_id_from
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 
 CHAT = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
 GENERATED = re.compile(r"[0-9a-f]{32}")

@@ -9,7 +9,7 @@ from llm_gateway.backends.metrics import NoUpstreamMetrics, UpstreamMetrics
 from llm_gateway.backends.mock import MockBackend, MockSettings
 from llm_gateway.observability.metrics import Metrics
 
-from .scrape import parse, value
+from ..support.scrape import parse, value
 
 
 def test_reports_become_per_upstream_series() -> None:

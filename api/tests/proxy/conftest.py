@@ -1,22 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from ..support.caddy import caddy_fixture
+from ..support.server import server_fixture
+from ..support.server_env import mock_pace
 
-import pytest
-
-from ..caddy_process import CaddyProcess, running_caddy
-from ..helpers import ServerProcess, running_server
-
-
-@pytest.fixture(scope="module")
-def slow_api() -> Iterator[ServerProcess]:
-    """The mock backend with a per-token delay, so streaming can be observed: an answer is
-    100 tokens 40 ms apart unless `max_tokens` asks for fewer."""
-    with running_server(WORKERS="1", MOCK_TOKEN_MS="40", MOCK_MAX_TOKENS="100") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def proxy(slow_api: ServerProcess) -> Iterator[CaddyProcess]:
-    with running_caddy(slow_api) as caddy:
-        yield caddy
+slow_api = server_fixture(
+    {"WORKERS": "1", **mock_pace(40, 100)},
+    doc="The mock backend with a per-token delay, so streaming can be observed: an answer is "
+    "100 tokens 40 ms apart unless `max_tokens` asks for fewer.",
+)
+proxy = caddy_fixture("slow_api")

@@ -6,10 +6,16 @@ from __future__ import annotations
 import httpx
 import openai
 
-from ..caddy_process import ALLOWED_ORIGIN, CaddyProcess
-from ..helpers import ServerProcess
-from ..observability.scrape import scrape, total
-from ..spec import SpecValidator
+from ..support.caddy import CaddyProcess
+from ..support.edge import (
+    ALLOWED_ORIGIN,
+    OTHER_ORIGIN,
+    assert_preflight_allowed,
+    assert_preflight_refused,
+)
+from ..support.scrape import scrape, total
+from ..support.server import ServerProcess
+from ..support.spec import SpecValidator
 from ..support.sse import carries_content, read_unbuffered
 
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 30}
@@ -60,32 +66,14 @@ def test_sse_arrives_token_by_token(proxy: CaddyProcess, slow_api: ServerProcess
 
 def test_cors_preflight_for_an_allowed_origin(proxy: CaddyProcess) -> None:
     with proxy.client() as client:
-        r = client.options(
-            "/v1/chat/completions",
-            headers={
-                "Origin": ALLOWED_ORIGIN,
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "authorization, content-type, x-stainless-os",
-            },
-        )
-    assert r.status_code == 204
-    assert r.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
-    allowed = r.headers["access-control-allow-headers"].lower()
-    for name in ("authorization", "content-type", "x-stainless-os"):
-        assert name in allowed
+        r = assert_preflight_allowed(client, "authorization, content-type, x-stainless-os")
     assert "POST" in r.headers["access-control-allow-methods"]
 
 
 def test_cors_refuses_other_origins(proxy: CaddyProcess) -> None:
     with proxy.client() as client:
-        preflight = client.options(
-            "/v1/chat/completions",
-            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-        )
-        simple = client.post(
-            "/v1/chat/completions", json=BODY, headers={"Origin": "https://evil.example"}
-        )
-    assert "access-control-allow-origin" not in preflight.headers
+        assert_preflight_refused(client)
+        simple = client.post("/v1/chat/completions", json=BODY, headers={"Origin": OTHER_ORIGIN})
     assert "access-control-allow-origin" not in simple.headers
     assert simple.status_code == 200
 

@@ -3,7 +3,7 @@ for the page and its assets only; every API route keeps `default-src 'none'`."""
 
 from __future__ import annotations
 
-from ..caddy_process import CaddyProcess
+from ..support.caddy import CaddyProcess
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 PAGE_DIRECTIVES = {

@@ -12,11 +12,11 @@ from llm_gateway.app import create_app
 from llm_gateway.lifecycle import shutdown_signal
 from llm_gateway.serving import shutdown_schedule
 
-from ..faulty_backends import CountingMock
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
+from ..support.faulty_backends import CountingMock
 from ..support.polling import async_poll_until
+from ..support.reliability import CHAT, assert_error, chat_body
 from ..support.sse import sse_payloads
-from .support import CHAT, assert_error, chat_body
 
 
 def assert_idle(app: FastAPI) -> None:
@@ -38,7 +38,7 @@ SLOW = {"mock_token_ms": 20, "mock_max_tokens": 100_000}  # a stream that would 
 
 
 async def test_an_open_stream_ends_with_an_error_event_then_done() -> None:
-    counting = settings(model_backend="tests.faulty_backends:CountingMock")
+    counting = settings(model_backend="tests.support.faulty_backends:CountingMock")
     async with asgi_client(counting, backend=SLOW) as client:
         app = client.app
         (backend,) = app.state.registry.backends()

@@ -14,10 +14,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
 from ..support.procfs import is_idle, server_side, socket_inodes
-from .support import (
+from ..support.reliability import (
     CHAT,
     CLOSE,
     assert_completed,
@@ -27,6 +26,8 @@ from .support import (
     slot_gauges,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, running_server
+from ..support.server_env import mock_pace
 
 pytestmark = pytest.mark.server
 
@@ -75,9 +76,7 @@ def test_a_worker_killed_under_load_is_replaced_and_no_client_hangs() -> None:
     # 4 clients loop over short requests (~0.2 s: max_tokens=20 of 10 ms) on fresh
     # connections, while a long stream (the mock's 2000 tokens, ~20 s) is open on the worker
     # that gets killed, so that at least one request is surely cut.
-    with running_server(
-        WORKERS="2", MOCK_TTFT_MS="20", MOCK_TOKEN_MS="10", MOCK_MAX_TOKENS="2000"
-    ) as server:
+    with running_server(WORKERS="2", **mock_pace(10, 2000, ttft_ms=20)) as server:
         assert len(server.worker_pids()) == 2
         outcomes: Counter[str] = Counter()
         lock = threading.Lock()
@@ -154,7 +153,7 @@ def test_a_client_that_stops_reading_does_not_hold_up_the_others() -> None:
     # One worker, so the stalled stream shares the event loop with every other request. The
     # mock streams without pause (10 µs a token) for up to a million tokens: it only stops when
     # the stalled client's buffers, then the server's, are full.
-    with running_server(WORKERS="1", MOCK_TOKEN_MS="0.01", MOCK_MAX_TOKENS="1000000") as server:
+    with running_server(WORKERS="1", **mock_pace(0.01, 1_000_000)) as server:
         (pid,) = server.worker_pids()
         with socket.socket() as slow:
             slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect

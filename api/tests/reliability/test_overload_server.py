@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.procfs import rss_kb
-from .support import (
+from ..support.reliability import (
     CLOSE,
     TIMEOUT,
     assert_completed,
@@ -23,6 +21,8 @@ from .support import (
     slot_gauges,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, server_fixture
+from ..support.server_env import admission, mock_pace
 
 pytestmark = pytest.mark.server
 
@@ -32,20 +32,15 @@ MEMORY_ROUNDS = 4
 RSS_GROWTH_LIMIT_KB = 20 * 1024
 
 
-@pytest.fixture(scope="module")
-def overloaded() -> Iterator[ServerProcess]:
-    """One worker, one slot, a queue of two that waits longer than any generation; each
-    generation takes about a second (100 ms to the first token, then 30 tokens of 30 ms)."""
-    with running_server(
-        WORKERS="1",
-        MAX_CONCURRENT="1",
-        MAX_QUEUE="2",
-        QUEUE_TIMEOUT="30",
-        MOCK_TTFT_MS="100",
-        MOCK_TOKEN_MS="30",
-        MOCK_MAX_TOKENS="30",
-    ) as server:
-        yield server
+overloaded = server_fixture(
+    {
+        "WORKERS": "1",
+        **admission(1, waiting=2, queue_timeout=30),
+        **mock_pace(30, 30, ttft_ms=100),
+    },
+    doc="One worker, one slot, a queue of two that waits longer than any generation; each "
+    "generation takes about a second (100 ms to the first token, then 30 tokens of 30 ms).",
+)
 
 
 def overload_round(server: ServerProcess, count: int = PARALLEL) -> Counter[int]:
@@ -115,18 +110,10 @@ def test_worker_memory_stays_flat_over_overload_rounds(overloaded: ServerProcess
     assert after_all - after_first <= RSS_GROWTH_LIMIT_KB, (after_first, after_all)
 
 
-@pytest.fixture(scope="module")
-def impatient() -> Iterator[ServerProcess]:
-    """One slot, a queue, and a 1 s queue timeout; generations take about 3 s."""
-    with running_server(
-        WORKERS="1",
-        MAX_CONCURRENT="1",
-        MAX_QUEUE="4",
-        QUEUE_TIMEOUT="1",
-        MOCK_TOKEN_MS="50",
-        MOCK_MAX_TOKENS="60",
-    ) as server:
-        yield server
+impatient = server_fixture(
+    {"WORKERS": "1", **admission(1, waiting=4, queue_timeout=1), **mock_pace(50, 60)},
+    doc="One slot, a queue, and a 1 s queue timeout; generations take about 3 s.",
+)
 
 
 def test_a_queued_request_gets_429_after_the_queue_timeout(impatient: ServerProcess) -> None:

@@ -7,9 +7,9 @@ import httpx
 
 from llm_gateway.middleware.rate_limit import TokenBuckets
 
-from ..helpers import asgi_client, settings
-from ..observability.scrape import parse, value
-from .support import CHAT, assert_error, chat_body
+from ..support.app import asgi_client, settings
+from ..support.reliability import CHAT, assert_error, chat_body
+from ..support.scrape import parse, value
 
 
 class Clock:

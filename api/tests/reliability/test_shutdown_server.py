@@ -11,9 +11,8 @@ import threading
 import httpx
 import pytest
 
-from ..helpers import ServerProcess, running_server
 from ..support.polling import poll_until
-from .support import (
+from ..support.reliability import (
     assert_completed,
     assert_error,
     assert_stream_finished,
@@ -21,6 +20,8 @@ from .support import (
     post_chat,
     wait_for_gauges,
 )
+from ..support.server import ServerProcess, running_server
+from ..support.server_env import admission, mock_pace
 
 pytestmark = pytest.mark.server
 
@@ -44,10 +45,7 @@ def test_sigterm_lets_a_stream_and_a_request_finish_then_exits_0() -> None:
     graceful = 10
     # Generations take ~2 s (40 tokens of 50 ms): well inside the grace period.
     with running_server(
-        WORKERS="2",
-        TIMEOUT_GRACEFUL_SHUTDOWN=str(graceful),
-        MOCK_TOKEN_MS="50",
-        MOCK_MAX_TOKENS="40",
+        WORKERS="2", TIMEOUT_GRACEFUL_SHUTDOWN=str(graceful), **mock_pace(50, 40)
     ) as server:
         folded: list[httpx.Response] = []
         request = threading.Thread(target=lambda: folded.append(post_chat(server)))
@@ -70,11 +68,8 @@ def test_a_stream_outliving_the_grace_period_ends_with_an_error_event() -> None:
     with running_server(
         WORKERS="1",
         TIMEOUT_GRACEFUL_SHUTDOWN=str(graceful),
-        MAX_CONCURRENT="1",
-        QUEUE_TIMEOUT="60",
-        MOCK_TTFT_MS="200",
-        MOCK_TOKEN_MS="100",
-        MOCK_MAX_TOKENS="100",
+        **admission(1, queue_timeout=60),
+        **mock_pace(100, 100, ttft_ms=200),
     ) as server:
         queued: list[httpx.Response] = []
         waiter = threading.Thread(target=lambda: queued.append(post_chat(server, stream=True)))

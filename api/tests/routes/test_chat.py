@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from ..helpers import asgi_client, settings
-from ..spec import SpecValidator
+from ..support.app import asgi_client, settings
+from ..support.spec import SpecValidator
 from ..support.sse import sse_payloads
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ..spec import SpecValidator
+from ..support.spec import SpecValidator
 from ..support.sse import sse_payloads
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ..helpers import asgi_client, settings
-from ..spec import SpecValidator
+from ..support.app import asgi_client, settings
+from ..support.spec import SpecValidator
 from ..support.sse import sse_payloads
 
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "hi"}]}
 
 
 async def test_error_after_stream_start_is_one_error_event_then_done(spec: SpecValidator) -> None:
-    s = settings(model_backend="tests.faulty_backends:FailsMidStream")
+    s = settings(model_backend="tests.support.faulty_backends:FailsMidStream")
     async with asgi_client(s) as client:
         r = await client.post("/v1/chat/completions", json={**BODY, "stream": True})
     assert r.status_code == 200
@@ -25,7 +25,7 @@ async def test_error_after_stream_start_is_one_error_event_then_done(spec: SpecV
 
 
 async def test_error_without_streaming_is_a_500_without_internals(spec: SpecValidator) -> None:
-    s = settings(model_backend="tests.faulty_backends:FailsMidStream")
+    s = settings(model_backend="tests.support.faulty_backends:FailsMidStream")
     async with asgi_client(s) as client:
         r = await client.post("/v1/chat/completions", json=BODY)
         assert r.status_code == 500
@@ -38,7 +38,7 @@ async def test_error_without_streaming_is_a_500_without_internals(spec: SpecVali
 
 
 async def test_typed_error_before_output_is_a_plain_http_error_even_when_streaming() -> None:
-    s = settings(model_backend="tests.faulty_backends:RefusesLongPrompts")
+    s = settings(model_backend="tests.support.faulty_backends:RefusesLongPrompts")
     async with asgi_client(s) as client:
         for stream in (False, True):
             r = await client.post("/v1/chat/completions", json={**BODY, "stream": stream})
@@ -52,4 +52,4 @@ async def test_a_class_that_is_not_a_backend_is_refused_at_start() -> None:
     from llm_gateway.app import create_app
 
     with pytest.raises(ValueError, match="not a subclass"):
-        create_app(settings(model_backend="tests.faulty_backends:BODY_DOES_NOT_EXIST"))
+        create_app(settings(model_backend="tests.support.faulty_backends:BODY_DOES_NOT_EXIST"))

@@ -9,7 +9,7 @@ from structlog.testing import capture_logs
 
 from llm_gateway.app import create_app
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

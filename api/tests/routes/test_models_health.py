@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..spec import SpecValidator
+from ..support.spec import SpecValidator
 
 
 async def test_models_lists_id_and_aliases(client: httpx.AsyncClient, spec: SpecValidator) -> None:

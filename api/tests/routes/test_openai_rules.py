@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 
 MSG = [{"role": "user", "content": "hi"}]
 CHAT = "/v1/chat/completions"

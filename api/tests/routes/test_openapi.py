@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from llm_gateway.protocol.chat import ChatCompletionRequest
 from llm_gateway.routes.openapi import request_schema
 
-from ..fuzz.strategies import chat_requests, completion_requests
+from ..support.strategies import chat_requests, completion_requests
 
 ROUTES = {"/v1/chat/completions": ["model", "messages"], "/v1/completions": ["model", "prompt"]}
 

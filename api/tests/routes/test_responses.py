@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import asgi_client, settings
-from ..spec import SpecValidator, validate_response_event
+from ..support.app import asgi_client, settings
+from ..support.spec import SpecValidator, validate_response_event
 from ..support.sse import named_events
 
-TRANSCRIPT = "tests.scripted_backend:Transcript"
+TRANSCRIPT = "tests.support.scripted_backend:Transcript"
 TOOL = {
     "type": "function",
     "name": "lookup",
@@ -306,7 +306,7 @@ async def test_a_failure_mid_stream_ends_with_error_and_response_failed(
     tmp_path: Path, spec: SpecValidator
 ) -> None:
     s = settings(
-        model_backend="tests.faulty_backends:FailsMidStream",
+        model_backend="tests.support.faulty_backends:FailsMidStream",
         response_store=str(tmp_path / "responses.db"),
     )
     async with asgi_client(s) as c:

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ..helpers import ServerProcess
-from ..spec import SpecValidator
+from ..support.server import ServerProcess
+from ..support.spec import SpecValidator
 
 OK_MSG = [{"role": "user", "content": "hi"}]
 

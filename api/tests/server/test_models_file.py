@@ -3,14 +3,13 @@ seen through the official SDK; /metrics announces both."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
-from ..observability.scrape import parse, total
+from ..support.paths import REPO_ROOT
+from ..support.scrape import parse, total
+from ..support.server import ServerProcess, server_fixture
 
 pytestmark = pytest.mark.server
 
@@ -21,18 +20,17 @@ models:
     aliases: [gpt-4o-mini]
     settings: {mock_max_tokens: 3}
   - id: transcript
-    backend: tests.scripted_backend:Transcript
+    backend: tests.support.scripted_backend:Transcript
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def catalog_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     catalog = tmp_path_factory.mktemp("catalog") / "models.yaml"
     catalog.write_text(CATALOG)
-    with running_server(
-        WORKERS="2", MODELS_FILE=str(catalog), PYTHONPATH=str(REPO_ROOT / "api")
-    ) as s:
-        yield s
+    return {"WORKERS": "2", "MODELS_FILE": str(catalog), "PYTHONPATH": str(REPO_ROOT / "api")}
+
+
+server = server_fixture(catalog_env)
 
 
 def test_each_id_is_served_by_its_backend(server: ServerProcess) -> None:

@@ -8,8 +8,8 @@ import httpx
 import openai
 import pytest
 
-from ..helpers import ServerProcess
-from ..spec import SpecValidator
+from ..support.server import ServerProcess
+from ..support.spec import SpecValidator
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 

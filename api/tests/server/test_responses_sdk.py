@@ -7,30 +7,28 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
-from ..spec import SpecValidator, validate_response_event
+from ..support.paths import REPO_ROOT
+from ..support.server import ServerProcess, server_fixture
+from ..support.spec import SpecValidator, validate_response_event
 
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    store = tmp_path_factory.mktemp("store") / "responses.db"
-    with running_server(
-        WORKERS="2",
-        MODEL_BACKEND="tests.scripted_backend:Transcript",
-        PYTHONPATH=str(REPO_ROOT / "api"),
-        RESPONSE_STORE=str(store),
-        CL100K_PATH=str(REPO_ROOT / "models/cl100k_base.tiktoken"),
-    ) as s:
-        yield s
+# Its stored responses go to a SQLite file of its own, which both workers share.
+server = server_fixture(
+    {
+        "WORKERS": "2",
+        "MODEL_BACKEND": "tests.support.scripted_backend:Transcript",
+        "PYTHONPATH": str(REPO_ROOT / "api"),
+        "CL100K_PATH": str(REPO_ROOT / "models/cl100k_base.tiktoken"),
+    }
+)
 
 
 def sdk(server: ServerProcess) -> openai.OpenAI:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ..helpers import asgi_client, settings
+from ..support.app import asgi_client, settings
 
 MSG = {"role": "user", "content": "hello"}
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}

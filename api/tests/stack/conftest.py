@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT
-from ..support.markers import require_marker
+from ..support.docker import require_docker
+from ..support.edge import ALLOWED_ORIGIN
+from ..support.paths import REPO_ROOT
 from ..support.polling import poll_until
 
-ALLOWED_ORIGIN = "https://app.example.com"
 PROJECT = "llm-gateway-test"
 
 
@@ -86,9 +86,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    require_marker("stack")
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        pytest.fail("no Docker engine answers: start one (see README) before `make test-stack`")
+    require_docker("stack", "make test-stack")
     s = Stack()
     s.compose("down", "-v", "--remove-orphans", check=False)
     try:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..helpers import REPO_ROOT
+from ..support.paths import REPO_ROOT
 from .conftest import Stack
 
 KEY = "sk-stack-test-key-7f3a"

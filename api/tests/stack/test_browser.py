@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from ..browser.chromium import (
+from ..support.chromium import (
     RECORD_ANSWER_LENGTHS,
     chromium,
     collect_errors,

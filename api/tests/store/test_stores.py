@@ -10,8 +10,8 @@ import pytest
 
 from llm_gateway.store import ResponseStore, StoredResponse, StoreUnavailable, open_store
 
-from ..redis_process import RedisProcess
 from ..support.polling import async_poll_until
+from ..support.redis_server import RedisProcess
 
 
 @pytest.fixture(scope="module")

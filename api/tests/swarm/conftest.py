@@ -26,14 +26,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT
-from ..support.markers import require_marker
+from ..support.docker import require_docker
+from ..support.edge import ALLOWED_ORIGIN
+from ..support.paths import REPO_ROOT
 from ..support.polling import poll_until
 
 STACK = os.environ.get("SWARM_TEST_STACK", "llmgw-swarm-test")
 HTTPS_PORT = int(os.environ.get("SWARM_TEST_HTTPS_PORT", "9443"))
 HTTP_PORT = int(os.environ.get("SWARM_TEST_HTTP_PORT", "9480"))
-ALLOWED_ORIGIN = "https://app.example.com"
 API_IMAGE = "llm-gateway-api:swarm-test"
 LOADTEST_IMAGE = "llm-gateway-loadtest:swarm-test"
 # The load parts: the mock backend with a small per-token delay (runs fast on 2 cores; the
@@ -305,9 +305,7 @@ def leftovers() -> Leftovers:
 
 @pytest.fixture(scope="session")
 def swarm() -> Iterator[Swarm]:
-    require_marker("swarm")
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        pytest.fail("no Docker engine answers: start one (see README) before `make test-swarm`")
+    require_docker("swarm", "make test-swarm")
     s = Swarm()
     # What a crashed earlier run may have left (its state file says what it created).
     s.make("swarm-down", SWARM_VOLUMES="rm")

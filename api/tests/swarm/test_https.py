@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from ..support.edge import check_cors
 from ..support.sse import sse_payloads
-from .conftest import ALLOWED_ORIGIN, STACK, Swarm, docker
+from .conftest import STACK, Swarm, docker
 
 pytestmark = pytest.mark.swarm
 
@@ -62,22 +63,7 @@ def test_keys_come_from_a_secret_and_never_from_the_environment(mock_swarm: Swar
 
 def test_preflight_cors(mock_swarm: Swarm) -> None:
     with mock_swarm.client(key=None) as client:
-        ok = client.options(
-            "/v1/chat/completions",
-            headers={
-                "Origin": ALLOWED_ORIGIN,
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "authorization,content-type",
-            },
-        )
-        assert ok.status_code == 204
-        assert ok.headers.get_list("access-control-allow-origin") == [ALLOWED_ORIGIN]
-        assert "authorization" in ok.headers["access-control-allow-headers"].lower()
-        other = client.options(
-            "/v1/chat/completions",
-            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
-        )
-        assert "access-control-allow-origin" not in other.headers
+        check_cors(client, "authorization,content-type")
 
 
 def test_metrics_are_not_routed_through_the_proxy(mock_swarm: Swarm) -> None:

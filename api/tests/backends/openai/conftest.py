@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ...helpers import asgi_client, settings
+from ...support.app import asgi_client, settings
 
 # Short, so that the timeout tests finish quickly; nothing asserts on how long anything took.
 READ_TIMEOUT = 0.5

@@ -12,8 +12,8 @@ from llm_gateway.backends.loader import create_backend
 from llm_gateway.backends.openai import OpenAIBackend
 from llm_gateway.errors import BadGateway, UpstreamError
 
-from ...spec import SpecValidator
-from .fake_upstream import Exchange, FakeUpstream, fake_upstream
+from ...support.fake_upstream import Exchange, FakeUpstream, fake_upstream
+from ...support.spec import SpecValidator
 
 
 def embeddings_answer(spec: SpecValidator | None = None, shuffle: bool = True) -> Any:

@@ -10,10 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
-from ...observability.scrape import parse, value
+from ...support.fake_upstream import (
+    Exchange,
+    answers,
+    chunk,
+    closed_port_url,
+    fake_upstream,
+    text_chunk,
+)
+from ...support.scrape import parse, value
 from ...support.sse import sse_payloads
 from .conftest import gateway
-from .fake_upstream import Exchange, answers, chunk, closed_port_url, fake_upstream, text_chunk
 
 CHAT = "/v1/chat/completions"
 BODY = {"model": "mock-model", "messages": [{"role": "user", "content": "Hello"}]}

@@ -7,10 +7,17 @@ from typing import Any
 
 import httpx
 
-from ...spec import SpecValidator
+from ...support.fake_upstream import (
+    Exchange,
+    answers,
+    chunk,
+    fake_upstream,
+    text_chunk,
+    usage_chunk,
+)
+from ...support.spec import SpecValidator
 from ...support.sse import sse_payloads
 from .conftest import gateway
-from .fake_upstream import Exchange, answers, chunk, fake_upstream, text_chunk, usage_chunk
 
 CHAT = "/v1/chat/completions"
 MESSAGES = [{"role": "user", "content": "Hello"}]

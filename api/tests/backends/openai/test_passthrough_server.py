@@ -13,12 +13,19 @@ import httpx
 import openai
 import pytest
 
-from ...helpers import ServerProcess, running_server
-from ...observability.scrape import parse, value
-from ...server import sdk_checks
-from ...spec import SpecValidator
+from ...support import sdk_checks
+from ...support.fake_upstream import (
+    Exchange,
+    chunk,
+    closed_port_url,
+    fake_upstream,
+    text_chunk,
+    usage_chunk,
+)
 from ...support.polling import poll_until
-from .fake_upstream import Exchange, chunk, closed_port_url, fake_upstream, text_chunk, usage_chunk
+from ...support.scrape import parse, value
+from ...support.server import ServerProcess, running_server, server_fixture
+from ...support.spec import SpecValidator
 
 pytestmark = pytest.mark.server
 
@@ -36,11 +43,10 @@ def gateway_env(*urls: str, **env: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def gateway(mock_server: ServerProcess) -> Iterator[ServerProcess]:
-    """The gateway in front of the session's mock server (two workers)."""
-    with running_server(**gateway_env(mock_server.base_url + "/v1")) as server:
-        yield server
+gateway = server_fixture(
+    lambda mock_server: gateway_env(mock_server.base_url + "/v1"),
+    doc="The gateway in front of the session's mock server (two workers).",
+)
 
 
 def scrape(server: ServerProcess) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from .processes import free_port
 
 STEP = 10.0  # seconds a fake waits for anything at most, so nothing can hang a test
 
@@ -172,10 +173,7 @@ def fake_upstream(handler: Handler) -> Iterator[FakeUpstream]:
 
 def closed_port_url() -> str:
     """A loopback URL where nothing listens: connections are refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 # --- canned answers ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 
-from ..spec import SpecValidator
+from .spec import SpecValidator
 
 
 def sdk(base_url: str, timeout: float = 60) -> openai.OpenAI:

@@ -1,4 +1,5 @@
-"""What the reliability tests share: request bodies, well-formedness checks, gauges."""
+"""What the reliability tests share: chat requests on connections of their own, checks that an
+answer or an error is well-formed, and the slot gauges read from /metrics."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from ..helpers import ServerProcess
-from ..observability.scrape import scrape, value
-from ..support.polling import poll_until
-from ..support.sse import sse_events, sse_payloads
+from .polling import poll_until
+from .scrape import scrape, value
+from .server import ServerProcess
+from .sse import sse_events, sse_payloads
 
 CHAT = "/v1/chat/completions"
 MODEL = "mock-model"

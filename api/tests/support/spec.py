@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .paths import REPO_ROOT
+
 SPEC_PATH = Path(os.environ.get("OPENAI_SPEC", REPO_ROOT.parent / "shared/openai/openapi.json"))
 
 

@@ -1,4 +1,5 @@
-"""Reading Prometheus text exposition in tests."""
+"""Reading a server's Prometheus text exposition in tests: parse it, scrape /metrics, and
+read one sample or a sum of them."""
 
 from __future__ import annotations
 

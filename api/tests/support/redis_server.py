@@ -9,13 +9,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from .helpers import free_port
-from .support.markers import require_marker
+from .markers import require_marker
+from .polling import poll_until
+from .processes import free_port
 
 
 def require_redis_server() -> str:
@@ -29,6 +29,8 @@ def require_redis_server() -> str:
 
 
 class RedisProcess:
+    """Only from a test marked `server`; `restart()` keeps its data (the append-only file)."""
+
     def __init__(self) -> None:
         require_marker("server")
         self.binary = require_redis_server()
@@ -51,16 +53,12 @@ class RedisProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not answer PING")
+        poll_until(self.answers_ping, 10, what="redis-server to answer PING", retry_on=(OSError,))
+
+    def answers_ping(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
 
     def stop(self) -> None:
         """SIGTERM: Redis flushes its append-only file, as `docker compose restart` does."""

@@ -1,76 +1,28 @@
-"""How tests get the app: in process (`asgi_client`) or as a real gunicorn server on loopback
-(`ServerProcess`), with mock-backed settings that ignore the developer's `.env`."""
+"""A real gunicorn + uvicorn-worker server on loopback (`ServerProcess`), started like `make
+serve` with mock-backed settings that ignore the developer's `.env`, and the one way a test
+module gets one: `running_server` inside a test, `server_fixture` for a fixture."""
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
-from fastapi import FastAPI
+import pytest
 
-from llm_gateway.app import create_app
-from llm_gateway.assets import DEFAULT_MODEL
-from llm_gateway.config import Settings
-
-from .support.markers import require_marker
-from .support.polling import poll_until
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-MODEL_FILE = REPO_ROOT / DEFAULT_MODEL.path
-# The default model's end-of-generation tokens (<|endoftext|>, <|im_end|>, <reponame>) as a
-# `logit_bias` that bans them: its answer then lasts exactly `max_tokens` tokens.
-NEVER_END = {"0": -100, "2": -100, "4": -100}
-
-
-def settings(**overrides: Any) -> Settings:
-    """Mock-backed settings that ignore the developer's `.env`."""
-    values: dict[str, Any] = {
-        "model_backend": "mock",
-        "model_id": "mock-model",
-        "model_aliases": "gpt-3.5-turbo",
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-class AppClient(httpx.AsyncClient):
-    """An httpx client wired to an app in this process; `app` is that app (its state)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://test")
-        self.app = app
-
-
-@contextlib.asynccontextmanager
-async def asgi_client(
-    s: Settings | None = None, backend: dict[str, Any] | None = None
-) -> AsyncIterator[AppClient]:
-    """An in-process client: the real app, lifespan included, no sockets. `backend`: the
-    backend's own settings (e.g. `mock_ttft_ms`)."""
-    app = create_app(s or settings(), backend_options=backend)
-    async with app.router.lifespan_context(app):
-        for task in app.state.loading:
-            await task
-        async with AppClient(app) as client:
-            yield client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .markers import require_marker
+from .paths import REPO_ROOT, VENV_BIN
+from .polling import poll_until
+from .processes import free_port, wait_serving
 
 
 class ServerProcess:
@@ -122,15 +74,10 @@ class ServerProcess:
             raise
 
     def wait_ready(self, timeout: float) -> None:
-        def ready() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the server exited early:\n{self.logs()}")
+        def serving() -> bool:
             return httpx.get(f"{self.base_url}/ready", timeout=2).status_code == 200
 
-        try:
-            poll_until(ready, timeout, 0.1, what="/ready to say 200", retry_on=(httpx.HTTPError,))
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs()}") from None
+        wait_serving(self.proc, serving, timeout, "/ready to say 200", self.logs)
 
     def logs(self) -> str:
         """The end of the server's output (the server writes it straight to the file)."""
@@ -194,3 +141,35 @@ def running_server(**env: str) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+def server_fixture(
+    env: Mapping[str, str] | Callable[..., Mapping[str, str]],
+    *,
+    scope: Literal["session", "package", "module"] = "module",
+    doc: str | None = None,
+) -> Any:
+    """A fixture that runs one server with these settings for its scope (a module's by
+    default), assigned to the fixture's name: `keyed_api = server_fixture({"API_KEYS": KEY})`.
+
+    `env` may be a function of other fixtures, named by its parameters, when the settings
+    depend on them: `server_fixture(lambda model_file: llama_env(model_file))`. The fixture
+    asks for them itself, so pytest sees them (and the markers they carry) statically. A test
+    using the fixture needs the `server` marker: its module's `pytestmark`, or PROCESS_FIXTURES
+    in tests/conftest.py for a shared fixture."""
+    needs = list(inspect.signature(env).parameters) if callable(env) else []
+
+    def fixture(**needed: Any) -> Iterator[ServerProcess]:
+        with running_server(**(env(**needed) if callable(env) else env)) as server:
+            yield server
+
+    return as_fixture(fixture, needs, scope, doc)
+
+
+def as_fixture(function: Callable[..., Any], needs: list[str], scope: str, doc: str | None) -> Any:
+    """`function(**needs)` as a pytest fixture that asks for the fixtures named `needs`."""
+    function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in needs]
+    )
+    function.__doc__ = doc
+    return pytest.fixture(scope=scope)(function)  # type: ignore[call-overload]
