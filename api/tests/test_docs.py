@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO_ROOT
+from .support.paths import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 DOCS = REPO_ROOT / "docs"

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
+from ..support.paths import REPO_ROOT
+from ..support.server import ServerProcess, running_server
 from .agent_backend import GREETING, TOOL_SAID
 
 pytestmark = [pytest.mark.agents, pytest.mark.server]

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from llm_gateway.app import create_app
 
 from ..support.app import settings as app_settings
-from ..support.oracles import openai_error
+from ..support.oracles import anthropic_error, openai_error
 from .conftest import FUZZ_SETTINGS
 
 # Generated cases per operation (valid and invalid together); schemathesis' coverage phase
@@ -30,11 +30,15 @@ MODEL = "mock-model"
 
 
 @schemathesis.check
-def error_is_an_openai_error_object(
+def error_is_the_apis_error_object(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
 ) -> bool | None:
+    """OpenAI's error object, or Anthropic's on the Messages API's paths."""
     if response.status_code >= 400:
-        openai_error(response.content)
+        if case.path.startswith("/v1/messages"):
+            anthropic_error(response.content)
+        else:
+            openai_error(response.content)
     return None
 
 
@@ -62,7 +66,7 @@ CHECKS = [
     openapi_checks.response_schema_conformance,
     openapi_checks.negative_data_rejection,
     openapi_checks.unsupported_method,
-    error_is_an_openai_error_object,
+    error_is_the_apis_error_object,
 ]
 
 

@@ -13,8 +13,8 @@ import httpx
 import jsonschema
 import pytest
 
-from ..helpers import ServerProcess
 from ..render.sdk import named_events, sdk_event, sdk_message
+from ..support.server import ServerProcess
 
 WEATHER = {
     "type": "object",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ..helpers import asgi_client, settings
 from ..render.sdk import named_events, sdk_event
+from ..support.app import asgi_client, settings
 from ..support.sse import sse_payloads
 
 SLOW_START = {"mock_ttft_ms": 600}

@@ -26,7 +26,6 @@ RULES: list[tuple[str, dict[str, Any], str]] = [
     (CHAT, {"max_tokens": 10**9}, "max_tokens"),
     (CHAT, {"max_completion_tokens": 32_768}, "max_completion_tokens"),
     (TEXT, {"max_tokens": 10**9}, "max_tokens"),
-    (RESPONSES, {"max_output_tokens": 10**9}, "max_output_tokens"),
     (CHAT, {"top_logprobs": 2}, "top_logprobs"),
     (CHAT, {"top_logprobs": 21, "logprobs": True}, "top_logprobs"),
     (CHAT, {"modalities": ["text", "audio"]}, "modalities"),

@@ -347,3 +347,14 @@ async def test_unknown_fields_are_named_as_ignored(client: httpx.AsyncClient) ->
         include=["reasoning.encrypted_content"],
     )
     assert r.headers["x-ignored-params"] == "include.reasoning.encrypted_content, text.verbosity"
+
+
+async def test_max_output_tokens_beyond_the_context_is_a_cap_fitted_to_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """What coding agents ask for (far more than a small model holds) is fitted to the context
+    window and named, not refused: the answer ends where the model ends it, or the context."""
+    r = await create(client, input="Hello", max_output_tokens=10**9)
+    assert r.status_code == 200
+    assert "max_output_tokens" in r.headers["x-ignored-params"].split(", ")
+    assert r.json()["status"] == "completed"

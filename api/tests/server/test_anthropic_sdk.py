@@ -11,8 +11,9 @@ import anthropic
 import httpx
 import pytest
 
-from ..helpers import REPO_ROOT, ServerProcess, running_server
 from ..render.sdk import named_events, sdk_event, sdk_message
+from ..support.paths import REPO_ROOT
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 
@@ -25,7 +26,7 @@ def scripted() -> Iterator[ServerProcess]:
     """Answers with the transcript of what reached the model (tests/scripted_backend.py),
     behind an API key, with a context window a small model might have."""
     with running_server(
-        MODEL_BACKEND="tests.scripted_backend:Transcript",
+        MODEL_BACKEND="tests.support.scripted_backend:Transcript",
         PYTHONPATH=str(REPO_ROOT / "api"),
         MODEL_ID="scripted",
         MODEL_ALIASES="",

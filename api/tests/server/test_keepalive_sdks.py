@@ -9,7 +9,7 @@ import anthropic
 import openai
 import pytest
 
-from ..helpers import ServerProcess, running_server
+from ..support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llm_gateway.protocol.errors import ErrorResponse
+from llm_gateway.protocol.errors import AnthropicErrorResponse, ErrorResponse
 
 
 def openai_error(body: bytes | str) -> dict[str, Any]:
@@ -34,3 +34,18 @@ def check_answer(status: int, body: bytes | str, content_type: str) -> None:
         assert content_type.startswith("application/json"), content_type
         error = openai_error(body)
         assert error["type"] != "server_error", error
+
+
+def anthropic_error(body: bytes | str) -> dict[str, Any]:
+    """The body parsed as Anthropic's error object `{"type": "error", "error": {type,
+    message}}` (exactly those keys), or an AssertionError."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise AssertionError(f"error body is not JSON: {body[:300]!r}") from exc
+    assert isinstance(payload, dict) and set(payload) == {"type", "error"}, payload
+    assert payload["type"] == "error", payload
+    assert set(payload["error"]) == {"type", "message"}, payload
+    assert payload["error"]["message"] and payload["error"]["type"], payload
+    AnthropicErrorResponse.model_validate(payload)
+    return payload

@@ -230,7 +230,7 @@ _CHOICES = frozenset({"auto", "any", "tool", "none"})
 
 def _choice_kind(value: Any) -> str | None:
     kind = value.get("type") if isinstance(value, dict) else None
-    return f"choice-{kind}" if kind in _CHOICES else None
+    return f"choice-{kind}" if isinstance(kind, str) and kind in _CHOICES else None
 
 
 ToolChoice = Annotated[

@@ -150,7 +150,7 @@ def _tag_by_type(prefix: str, known: frozenset[str]) -> Any:
 
     def tag(value: Any) -> str | None:
         kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-        if kind in known:
+        if isinstance(kind, str) and kind in known:
             return f"{prefix}-{'hosted' if kind in HOSTED_TOOL_TYPES else kind}"
         return None
 

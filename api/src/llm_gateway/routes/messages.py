@@ -7,6 +7,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..protocol.errors import AnthropicErrorResponse
 from ..protocol.messages import CountTokensRequest, MessagesRequest
 from ..render.messages import MessagesRenderer
 from ..translate.messages import count_request, message_call
@@ -35,12 +36,19 @@ async def count_tokens(request: Request) -> Response:
 
 
 routes = [
-    BodyRoute("/v1/messages", create_message, MessagesRequest, "Create a message (Anthropic)"),
+    BodyRoute(
+        "/v1/messages",
+        create_message,
+        MessagesRequest,
+        "Create a message (Anthropic)",
+        error=AnthropicErrorResponse,
+    ),
     BodyRoute(
         "/v1/messages/count_tokens",
         count_tokens,
         CountTokensRequest,
         "Count the tokens of a message (Anthropic)",
         '`{"input_tokens": N}`: the prompt\'s tokens, as the model reads it.',
+        error=AnthropicErrorResponse,
     ),
 ]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Scope
 
-from ..protocol.errors import ErrorResponse
+from ..protocol.errors import AnthropicErrorResponse, ErrorResponse
 
 _DEFS = "#/$defs/"
 _COMPONENTS = "#/components/schemas/"
@@ -71,11 +71,13 @@ class BodyRoute(Route):
         body: type[BaseModel],
         summary: str,
         answers: str = "The answer; an SSE stream of events when `stream` is true.",
+        error: type[BaseModel] = ErrorResponse,
     ) -> None:
         super().__init__(path, endpoint, methods=["POST"])
         self.body = body
         self.summary = summary
         self.answers = answers
+        self.error = error
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child = super().matches(scope)
@@ -85,8 +87,8 @@ class BodyRoute(Route):
 
     def operation(self) -> dict[str, Any]:
         """The OpenAPI operation: the request model's schema, a JSON or SSE answer, and the
-        OpenAI error objects this route may send."""
-        error = {"application/json": {"schema": {"$ref": _COMPONENTS + "ErrorResponse"}}}
+        error objects (its API's) this route may send."""
+        error = {"application/json": {"schema": {"$ref": _COMPONENTS + self.error.__name__}}}
         errors = {
             str(status): {"description": text, "content": error}
             for status, text in _ERROR_STATUSES.items()
@@ -119,8 +121,9 @@ def document(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict[str, A
     for route in routes:
         if isinstance(route, BodyRoute):
             paths.setdefault(route.path, {})["post"] = route.operation()
-    error = ErrorResponse.model_json_schema(ref_template=_COMPONENTS + "{model}")
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(error.pop("$defs", {}))
-    components["ErrorResponse"] = error
+    for model in (ErrorResponse, AnthropicErrorResponse):
+        error = model.model_json_schema(ref_template=_COMPONENTS + "{model}")
+        components.update(error.pop("$defs", {}))
+        components[model.__name__] = error
     return schema
