@@ -124,6 +124,7 @@ def targets(results: dict[str, Any]) -> list[str]:
 
 def overhead_targets(overhead: dict[str, Any], rows: list[tuple[str, str, bool | None]]) -> None:
     gateway, bare = overhead.get("gateway", {}), overhead.get("bare", {})
+    messages_targets(gateway, overhead.get("messages", {}), rows)
     g32, b32 = gateway.get("plain c=32"), bare.get("plain c=32")
     if g32 and b32:
         ratio = g32["rps"] / b32["rps"]
@@ -153,6 +154,27 @@ def overhead_targets(overhead: dict[str, Any], rows: list[tuple[str, str, bool |
                     f"gateway: worker CPU per SSE event <= 2 x bare app ({key.split(' ')[1]})",
                     f"{g['cpu_us_per_event']:.1f} / {b['cpu_us_per_event']:.1f} µs = {ratio:.2f}",
                     ratio <= 2,
+                )
+            )
+
+
+def messages_targets(
+    chat: dict[str, Any], messages: dict[str, Any], rows: list[tuple[str, str, bool | None]]
+) -> None:
+    """The Messages route against chat on the same gateway, same run: CPU per request (plain)
+    and per event (stream), at 32 users; "no more" allows the run's noise (10 %)."""
+    for key, per, what in (
+        ("plain c=32", "cpu_us_per_request", "request"),
+        ("stream c=32", "cpu_us_per_event", "SSE event"),
+    ):
+        c, m = chat.get(key), messages.get(key)
+        if c and m and c.get(per) and m.get(per):
+            ratio = m[per] / c[per]
+            rows.append(
+                (
+                    f"/v1/messages: worker CPU per {what} <= chat's (32 users, within 10 %)",
+                    f"{m[per]:.1f} / {c[per]:.1f} µs = {ratio:.2f}",
+                    ratio <= 1.1,
                 )
             )
 
@@ -260,6 +282,25 @@ def overhead_tables(overhead: dict[str, Any]) -> list[str]:
             b = bare.get(key, {})
             out.append(
                 f"| | {key.split(' c=')[1]} | {fmt(g['events_s'])} | {fmt(b.get('events_s'))} |"
+            )
+    messages = overhead.get("messages", {})
+    if messages:
+        out += [
+            "",
+            "| /v1/messages vs chat (same gateway) | users | messages req/s | chat req/s "
+            "| messages CPU µs | chat CPU µs |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, m in messages.items():
+            c = gateway.get(key)
+            if c is None:
+                continue
+            kind, users = key.split(" c=")
+            per = "cpu_us_per_event" if kind == "stream" else "cpu_us_per_request"
+            label = "stream (per SSE event)" if kind == "stream" else "plain JSON"
+            out.append(
+                f"| {label} | {users} | {fmt(m['rps'])} | {fmt(c['rps'])} "
+                f"| {fmt(m[per], 1)} | {fmt(c[per], 1)} |"
             )
     cpu = [v["loadgen_cpu_pct"] for side in (gateway, bare) for v in side.values()]
     if cpu:

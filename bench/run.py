@@ -342,6 +342,11 @@ class Bench:
             body_file.write_bytes(post(gateway.url + "/v1/chat/completions", plain))
             events_file.write_bytes(post(gateway.url + "/v1/chat/completions", stream))
             section["gateway"] = self.overhead_runs(gateway, plain, stream, duration)
+            # The Anthropic Messages route on the same gateway and the same answers: it should
+            # cost what chat costs, per request and per event.
+            section["messages"] = self.overhead_runs(
+                gateway, plain, stream, duration, path="/v1/messages"
+            )
         section["body_bytes"] = body_file.stat().st_size
         section["stream_events"] = events_file.read_bytes().count(b"data: ")
         with servers.running(
@@ -355,17 +360,19 @@ class Bench:
         plain: dict[str, Any],
         stream: dict[str, Any],
         duration: float,
+        path: str = "/v1/chat/completions",
     ) -> dict[str, Any]:
+        """`plain` and `stream` are chat-shaped; the Messages API takes the same fields here."""
         out: dict[str, Any] = {}
         (worker,) = server.workers()
         for kind, body in (("plain", plain), ("stream", stream)):
             for concurrency in (1, 32):
-                self.note_load(f"{server.name} {kind} c={concurrency}")
+                self.note_load(f"{server.name} {path} {kind} c={concurrency}")
                 before = servers.cpu_seconds(worker)
                 raw = self.loadgen(
                     {
                         "kind": "requests",
-                        "url": server.url + "/v1/chat/completions",
+                        "url": server.url + path,
                         "body": body,
                         "concurrency": concurrency,
                         "duration": duration,
@@ -382,7 +389,7 @@ class Bench:
                     events = summary["events"] * served / max(1, summary["requests"])
                     summary["cpu_us_per_event"] = 1e6 * cpu / events if events else None
                 out[f"{kind} c={concurrency}"] = summary
-                print(f"  {server.name} {kind} c={concurrency}: {summary['rps']:.0f} req/s")
+                print(f"  {server.name} {path} {kind} c={concurrency}: {summary['rps']:.0f} req/s")
         return out
 
     # --- the run ----------------------------------------------------------------------------

@@ -30,6 +30,27 @@ ALLOWED = {
     "PYTHONPATH": "Python's import path",
     "COMPOSE_FILE": "Docker Compose: which compose files to read",
     "COMPOSE_PROJECT_NAME": "Docker Compose: the project (and Swarm stack) name",
+    "ANTHROPIC_API_KEY": "Anthropic's SDKs and Claude Code: the key, sent as x-api-key",
+    "ANTHROPIC_AUTH_TOKEN": "Claude Code: the key, sent as a bearer token",
+    "ANTHROPIC_MODEL": "Claude Code: the model id it asks for",
+    **{
+        name: "Claude Code's own switches (docs/coding-agents.md)"
+        for name in (
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "ANTHROPIC_SMALL_FAST_MODEL",
+            "API_TIMEOUT_MS",
+            "CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+            "CLAUDE_CODE_DISABLE_THINKING",
+            "CLAUDE_CODE_MAX_CONTEXT_TOKENS",
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
+            "CLAUDE_CODE_MAX_RETRIES",
+            "DISABLE_AUTOUPDATER",
+            "DISABLE_ERROR_REPORTING",
+            "DISABLE_TELEMETRY",
+        )
+    },
+    "GATEWAY_API_KEY": "the variable a Codex config.toml names in `env_key` (an example)",
     # Not third-party: the smallest backend, written out in full in docs/backends.md.
     "ECHO_TIMES": "the setting of that page's Echo backend",
 }

@@ -9,7 +9,7 @@ ran the tool and sent its result back in the next request. Each CLI runs in a te
 
 `make agents-install` installs the pinned CLIs (api/tests/agents/package.json); without them
 the tests are skipped, unless REQUIRE_AGENTS=1 (CI) fails them. What each CLI sends and needs:
-docs/coding-agents-notes.md.
+docs/coding-agents.md.
 """
 
 from __future__ import annotations

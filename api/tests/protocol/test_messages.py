@@ -116,8 +116,7 @@ def test_server_tools_are_accepted_and_named_by_type() -> None:
         "tools.web_search_20250305",
         "tools.bash_20250124",
         "tools.text_editor_20250728",
-        "tools.defer_loading",
-    }
+    }  # `defer_loading` is honoured (the tool is not shown): translate/test_messages.py
 
 
 def test_metadata_user_id_is_accepted_silently_other_keys_are_named() -> None:

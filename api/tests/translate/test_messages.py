@@ -284,3 +284,23 @@ def test_count_tokens_sees_the_same_prompt() -> None:
         body.pop(field)
     counted = messages(parse_json(orjson.dumps(body), CountTokensRequest))
     assert counted == full
+
+
+def test_a_deferred_tool_is_not_shown_to_the_model() -> None:
+    """Anthropic loads a `defer_loading` tool only once a tool search finds it; there is no
+    tool search here, so the model is not shown it (Claude Code's is a placeholder)."""
+    from llm_gateway.protocol.messages import MessagesRequest
+    from llm_gateway.translate.messages import tools
+
+    req = MessagesRequest.model_validate(
+        {
+            "model": "m",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+            "tools": [
+                {"name": "shown", "input_schema": {"type": "object"}},
+                {"name": "later", "input_schema": {"type": "object"}, "defer_loading": True},
+            ],
+        }
+    )
+    assert [t.name for t in tools(req)] == ["shown"]

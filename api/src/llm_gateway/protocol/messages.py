@@ -145,9 +145,9 @@ class MessageParam(AnthropicModel):
 ToolName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9_-]+$")]
 
 # Tool fields that shape how Anthropic's servers load or call a tool; none changes what a
-# local model is shown, so each is reported (as `tools.NAME`) when sent.
+# local model is shown, so each is reported (as `tools.NAME`) when sent. (`defer_loading`
+# is honoured: such a tool is not shown, see translate/messages.py.)
 _TOOL_FIELDS_IGNORED = (
-    "defer_loading",
     "input_examples",
     "allowed_callers",
     "eager_input_streaming",

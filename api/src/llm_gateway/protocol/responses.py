@@ -5,7 +5,7 @@ Input items: messages (with or without `"type": "message"`), `function_call`,
 `output_text` / `refusal` parts. Other item types (images, reasoning) are refused with a 400
 that names the item; unknown fields are kept and reported as ignored.
 
-Tools, as coding agents send them (Codex: docs/coding-agents-notes.md): `function` tools reach
+Tools, as coding agents send them (Codex: docs/coding-agents.md): `function` tools reach
 the model as they are; a `namespace` groups function tools, which reach the model flattened to
 `<namespace>__<name>` (Codex's own flat spelling) and come back as a `function_call` item
 carrying `namespace` and the member's own `name`, the only form Codex routes. Hosted tools

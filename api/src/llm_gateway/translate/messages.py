@@ -207,9 +207,13 @@ def _refuse(block: Any, param: str) -> NoReturn:
 
 
 def tools(req: CountTokensRequest) -> tuple[ToolSpec, ...]:
-    """The client's own tools; server tools are dropped (and reported as ignored)."""
+    """The client's own tools the model is shown: server tools are dropped (and reported as
+    ignored); so are tools with `defer_loading: true`, which Anthropic loads only once a tool
+    search finds them (Claude Code's are placeholders) — this server has no tool search."""
     return tuple(
-        ToolSpec(t.name, t.description, t.input_schema, t.strict) for t in req.client_tools()
+        ToolSpec(t.name, t.description, t.input_schema, t.strict)
+        for t in req.client_tools()
+        if t.defer_loading is not True
     )
 
 
