@@ -62,21 +62,38 @@ def require_clis() -> None:
     pytest.skip(problem)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    require_clis()
-    store = tmp_path_factory.mktemp("agents-store") / "responses.db"
-    with running_server(
-        MODEL_BACKEND="tests.agents.agent_backend:ToolThenText",
+def scripted_env(**extra: str) -> dict[str, str]:
+    return {
+        "MODEL_BACKEND": "tests.agents.agent_backend:ToolThenText",
         # This checkout's package first (the venv's may be another worktree's), and tests/.
-        PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "api/src"), str(REPO_ROOT / "api")]),
-        MODEL_ID=MODEL,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "api/src"), str(REPO_ROOT / "api")]),
+        "MODEL_ID": MODEL,
         # Claude Code asks for max_tokens 32000 on top of ~12k tokens of instructions.
-        MOCK_N_CTX="1000000",
-        API_KEYS=API_KEY,
-        RESPONSE_STORE=str(store),
-    ) as s:
-        yield s
+        "MOCK_N_CTX": "1000000",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module", params=["direct", "passthrough"])
+def server(request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """The scripted model served directly, or by a second gateway behind this one's
+    pass-through (`MODEL_BACKEND=openai`): the agent's Anthropic or Responses requests then
+    reach the model as chat completions, and its calls come back the same way."""
+    require_clis()
+    if request.param == "direct":
+        with running_server(**scripted_env(API_KEYS=API_KEY)) as s:
+            yield s
+        return
+    with (
+        running_server(**scripted_env()) as model,
+        running_server(
+            MODEL_BACKEND="openai",
+            UPSTREAM_BASE_URL=model.base_url + "/v1",
+            MODEL_ID=MODEL,
+            API_KEYS=API_KEY,
+        ) as gateway,
+    ):
+        yield gateway
 
 
 class Agents:
