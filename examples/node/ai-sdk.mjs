@@ -19,15 +19,20 @@ export const gateway = createOpenAICompatible({
 
 export const model = gateway(process.env.OPENAI_MODEL ?? "gpt-3.5-turbo");
 
+/** @typedef {{maxOutputTokens?: number}} Settings */
+
 /**
  * @param {string} prompt
  * @param {LanguageModel} chatModel
+ * @param {Settings} [settings] e.g. `maxOutputTokens` (the Anthropic provider sends 4096
+ *   for models it does not know, with a warning, unless told)
  */
-export async function generate(prompt, chatModel = model) {
+export async function generate(prompt, chatModel = model, settings = {}) {
   const { text, usage, finishReason, response } = await generateText({
     model: chatModel,
     prompt,
     maxRetries: 0,
+    ...settings,
   });
   // response.id: the server's id for the answer (chatcmpl-… or, with openai(), resp_…).
   return { text, usage, finishReason, id: response.id };
@@ -37,8 +42,9 @@ export async function generate(prompt, chatModel = model) {
  * @param {string} prompt
  * @param {(text: string) => void} onText
  * @param {LanguageModel} chatModel
+ * @param {Settings} [settings]
  */
-export async function stream(prompt, onText, chatModel = model) {
+export async function stream(prompt, onText, chatModel = model, settings = {}) {
   // streamText does not throw: errors go to onError and the text stream just ends.
   /** @type {unknown} */
   let failure;
@@ -46,6 +52,7 @@ export async function stream(prompt, onText, chatModel = model) {
     model: chatModel,
     prompt,
     maxRetries: 0,
+    ...settings,
     onError: ({ error }) => {
       failure = error;
     },

@@ -23,9 +23,13 @@ keyed_llama = server_fixture(
 
 
 def client_env(server: ServerProcess) -> dict[str, str]:
-    """What the examples read: the OpenAI SDKs' own variable names."""
+    """What the examples read: the OpenAI and Anthropic SDKs' own variable names (an
+    Anthropic base URL is the server's root: the SDKs add `/v1/messages`)."""
     return {
         "OPENAI_BASE_URL": f"{server.base_url}/v1",
         "OPENAI_API_KEY": API_KEY,
         "OPENAI_MODEL": "gpt-3.5-turbo",
+        "ANTHROPIC_BASE_URL": server.base_url,
+        "ANTHROPIC_API_KEY": API_KEY,
+        "ANTHROPIC_MODEL": "gpt-3.5-turbo",
     }

@@ -1,7 +1,8 @@
 """examples/node run by Node's own test runner (`node --test`) against real gunicorn
 servers: openai-node (chat completions, the Responses API, embeddings), the Vercel AI SDK
 (its OpenAI-compatible provider and its default provider, openai(), which calls the
-Responses API) and the Next.js route handlers. The Node tests import the example files
+Responses API), the Next.js route handlers, and on the Messages API the Anthropic SDK and
+the AI SDK's Anthropic provider. The Node tests import the example files
 themselves, and read the server's JSON log (GATEWAY_LOG) to see which worker served a
 request. `make node-install` installs their pinned packages (`npm ci`); without Node they
 are skipped, unless REQUIRE_NODE=1 (CI) fails them."""
@@ -12,11 +13,16 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
+from pathlib import Path
 
+import orjson
 import pytest
+from anthropic.types import ErrorResponse, MessageTokensCount
 
 from ..support.paths import REPO_ROOT
 from ..support.server import ServerProcess
+from ..render.sdk import named_events, no_unknown_fields, sdk_event, sdk_message
 from .conftest import client_env
 
 pytestmark = pytest.mark.node
@@ -47,9 +53,11 @@ def node() -> str:
     pytest.skip(problem)
 
 
-def run_node_tests(node: str, server: ServerProcess, *files: str) -> str:
-    """`node --test` on `files` with the server's URL and key; fails with the report
-    unless every test ran and passed."""
+def run_node_tests(
+    node: str, server: ServerProcess, *files: str, env: dict[str, str] | None = None
+) -> str:
+    """`node --test` on `files` with the server's URL and key (and `env`); fails with the
+    report unless every test ran and passed."""
     run = subprocess.run(
         [node, "--import", "tsx", "--test", "--test-reporter=tap", *files],
         cwd=NODE_DIR,
@@ -58,6 +66,7 @@ def run_node_tests(node: str, server: ServerProcess, *files: str) -> str:
             **client_env(server),
             "GATEWAY_LOG": str(server.log_path),
             "NO_COLOR": "1",
+            **(env or {}),
         },
         capture_output=True,
         text=True,
@@ -82,6 +91,64 @@ def test_openai_node_ai_sdk_and_nextjs_route(node: str, keyed_mock: ServerProces
         "test/ai-sdk-responses.test.mjs",
         "test/nextjs-route.test.mjs",
     )
+
+
+def checked_by_the_python_sdk(responses: Path) -> Counter[str]:
+    """The responses the Node tests wrote (ANTHROPIC_RESPONSES_DIR), each through the
+    Python SDK's own types, strictly; how many of each `endpoint status kind`."""
+    seen: Counter[str] = Counter()
+    for path in sorted(responses.iterdir()):
+        endpoint, status, _ = path.name.split("-", 2)
+        raw = path.read_bytes()
+        if path.suffix == ".sse":
+            for name, payload in named_events(raw):
+                if name != "ping":  # not a RawMessageStreamEvent: the SDKs skip it
+                    sdk_event(payload)
+        elif status != "200":
+            no_unknown_fields(ErrorResponse.model_validate(orjson.loads(raw), strict=True))
+        elif endpoint == "count_tokens":
+            no_unknown_fields(MessageTokensCount.model_validate(orjson.loads(raw), strict=True))
+        else:
+            sdk_message(orjson.loads(raw))
+        seen[f"{endpoint} {status} {path.suffix[1:]}"] += 1
+    return seen
+
+
+def test_anthropic_sdk_and_the_ai_sdk_anthropic_provider(
+    node: str, keyed_mock: ServerProcess, tmp_path: Path
+) -> None:
+    """@anthropic-ai/sdk and @ai-sdk/anthropic on /v1/messages: every body and event they
+    were given is checked in Node against the TypeScript SDK's declared types
+    (test/anthropic-shapes.mjs), then here against the Python SDK's."""
+    run_node_tests(
+        node,
+        keyed_mock,
+        "test/anthropic.test.mjs",
+        "test/ai-sdk-anthropic.test.mjs",
+        env={"ANTHROPIC_RESPONSES_DIR": str(tmp_path)},
+    )
+    seen = checked_by_the_python_sdk(tmp_path)
+    assert set(seen) == {
+        "messages 200 json",
+        "messages 200 sse",
+        "count_tokens 200 json",
+        "messages 401 json",
+        "messages 404 json",
+    }, seen
+
+
+@pytest.mark.model
+def test_anthropic_tool_round_trip_with_the_default_model(
+    node: str, keyed_llama: ServerProcess, tmp_path: Path
+) -> None:
+    run_node_tests(
+        node,
+        keyed_llama,
+        "test/anthropic-tools.test.mjs",
+        env={"ANTHROPIC_RESPONSES_DIR": str(tmp_path)},
+    )
+    seen = checked_by_the_python_sdk(tmp_path)
+    assert seen == {"messages 200 sse": 1, "messages 200 json": 1}, seen
 
 
 @pytest.mark.model

@@ -1,10 +1,12 @@
 """examples/python run as a user runs them (`python examples/python/X.py`), against real
-gunicorn servers (and the real Caddy for the certificate case)."""
+gunicorn servers (and the real Caddy for the certificate case): the openai SDK's examples,
+and the anthropic SDK's against the Messages API."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +23,8 @@ EXAMPLES = REPO_ROOT / "examples/python"
 
 
 def run_example(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SSL_CERT"))}
+    own = ("OPENAI_", "ANTHROPIC_", "SSL_CERT")  # the developer's own settings stay out
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script), *args],
         env={**clean, **env},
@@ -104,3 +107,38 @@ def test_json_mode_with_the_default_model(keyed_llama: ServerProcess) -> None:
     assert run.returncode == 0, run.stderr
     lines = dict(line.split(": ", 1) for line in run.stdout.splitlines())
     assert set(lines) == {"json_object", "json_schema"}
+
+
+def test_anthropic_chat_plain_streamed_and_counted(keyed_mock: ServerProcess) -> None:
+    run = run_example("anthropic_chat.py", "Hello", env=client_env(keyed_mock))
+    assert run.returncode == 0, run.stderr
+    first, streamed = run.stdout.split("\n\n", 1)
+    model, text = first.split(": ", 1)
+    assert model == "gpt-3.5-turbo"
+    # Same request, same text, streamed or not (the mock is deterministic).
+    lines = streamed.splitlines()
+    assert lines[0] == text
+    usage = re.fullmatch(r"\((\d+) input \+ (\d+) output tokens, end_turn\)", lines[1])
+    assert usage, lines[1]
+    assert lines[2] == f"count_tokens: {usage[1]}"  # what the model read, counted alike
+
+
+def test_anthropic_chat_refused_without_the_key(keyed_mock: ServerProcess) -> None:
+    env = {**client_env(keyed_mock), "ANTHROPIC_API_KEY": "not-the-key"}
+    run = run_example("anthropic_chat.py", env=env)
+    assert run.returncode == 1
+    assert "anthropic.AuthenticationError" in run.stderr
+    assert "authentication_error" in run.stderr
+
+
+@pytest.mark.model
+def test_anthropic_tool_round_trip_with_the_default_model(keyed_llama: ServerProcess) -> None:
+    run = run_example("anthropic_tools.py", "Weather in Oslo?", env=client_env(keyed_llama))
+    assert run.returncode == 0, run.stderr
+    call, answer = run.stdout.split("\n", 1)
+    found = re.fullmatch(r"tool call: get_weather\((.*)\) \[tool_use\]", call)
+    assert found, call
+    arguments = json.loads(found[1])
+    assert set(arguments) == {"city", "unit"}
+    assert arguments["unit"] in {"celsius", "fahrenheit"}
+    assert answer.strip()  # the model's answer once it had the tool's result
