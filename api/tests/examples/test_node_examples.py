@@ -20,9 +20,9 @@ import orjson
 import pytest
 from anthropic.types import ErrorResponse, MessageTokensCount
 
+from ..support.anthropic_sdk import named_events, no_unknown_fields, sdk_event, sdk_message
 from ..support.paths import REPO_ROOT
 from ..support.server import ServerProcess
-from ..render.sdk import named_events, no_unknown_fields, sdk_event, sdk_message
 from .conftest import client_env
 
 pytestmark = pytest.mark.node

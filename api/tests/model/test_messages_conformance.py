@@ -13,7 +13,7 @@ import httpx
 import jsonschema
 import pytest
 
-from ..render.sdk import named_events, sdk_event, sdk_message
+from ..support.anthropic_sdk import named_events, sdk_event, sdk_message
 from ..support.server import ServerProcess
 
 WEATHER = {

@@ -11,8 +11,8 @@ import pytest
 from llm_gateway.backends import Delta, ToolCallDelta
 from llm_gateway.render.messages import MessagesRenderer, tool_input, tool_use_id
 
+from ..support.anthropic_sdk import client, named_events, sdk_event, sdk_message
 from .fakes import FakeGeneration
-from .sdk import client, named_events, sdk_event, sdk_message
 
 
 def call(index: int = 0, **fields: Any) -> Delta:

@@ -28,8 +28,8 @@ from llm_gateway.errors import (
 )
 from llm_gateway.render.messages import MessagesRenderer
 
+from ..support.anthropic_sdk import client, named_events, no_unknown_fields
 from .fakes import FakeGeneration
-from .sdk import client, named_events, no_unknown_fields
 
 CASES: list[tuple[APIError, str, type[anthropic.APIStatusError]]] = [
     (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..render.sdk import named_events, sdk_event
+from ..support.anthropic_sdk import named_events, sdk_event
 from ..support.app import asgi_client, settings
 from ..support.sse import sse_payloads
 

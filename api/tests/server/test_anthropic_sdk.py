@@ -11,7 +11,7 @@ import anthropic
 import httpx
 import pytest
 
-from ..render.sdk import named_events, sdk_event, sdk_message
+from ..support.anthropic_sdk import named_events, sdk_event, sdk_message
 from ..support.paths import REPO_ROOT
 from ..support.server import ServerProcess, running_server
 
