@@ -144,16 +144,15 @@ def create_app(
         keep_output=settings.log_content,
         keepalive=settings.stream_keepalive_seconds,
     )
-    # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py).
-    app.router.routes.extend(
-        [
-            *chat.routes,
-            *completions.routes,
-            *responses.routes,
-            *messages.routes,
-            *embeddings.routes,
-        ]
-    )
+    # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py),
+    # first in the list so that a request is matched against them before FastAPI's own routes.
+    app.router.routes[:0] = [
+        *chat.routes,
+        *completions.routes,
+        *responses.routes,
+        *messages.routes,
+        *embeddings.routes,
+    ]
     for router in (responses.router, models.router, health.router, metrics.router):
         app.include_router(router)
     api_routes = list(app.router.routes)
