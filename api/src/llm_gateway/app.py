@@ -15,6 +15,7 @@ from .auth import KeyRing
 from .backends import Backend
 from .backends.loader import create_backend
 from .catalog import ModelSpec, served_models
+from .client_address import TrustedProxies, parse_networks
 from .config import Settings, SettingsError, load_settings
 from .http_errors import install_error_handlers
 from .lifecycle import ShutdownSignal
@@ -186,5 +187,6 @@ def create_app(
         metrics=app_metrics,
         routes=api_routes,
         log_content=settings.log_content,
+        trusted_proxies=TrustedProxies(parse_networks(settings.trusted_proxies)),
     )
     return app

@@ -58,6 +58,9 @@ class Worker(ServerClassWorker):
         "server_header": False,
         "date_header": True,
         "access_log": False,  # the app's canonical "request" log line replaces it
+        # Forwarded headers are read by the app alone, from TRUSTED_PROXIES only
+        # (client_address.py); uvicorn's own handling would trust loopback peers.
+        "proxy_headers": False,
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
