@@ -142,3 +142,15 @@ async def test_redis_out_of_memory_refuses_new_records_and_keeps_the_old(
     await assert_chat_serves(client)
     redis.command("CONFIG", "SET", "maxmemory", "0")
     assert (await store(client, previous=kept)).status_code == 200
+
+
+async def test_the_rate_limit_fails_open_while_redis_is_away(redis: RedisProcess) -> None:
+    redis.stop()
+    async with asgi_client(settings(response_store=redis.url, rate_limit_rpm=1)) as client:
+        # One request a minute, yet all pass: the buckets live in Redis, and an unreachable
+        # Redis must not stop all traffic (a warning is logged instead).
+        for _ in range(3):
+            assert (await client.post(CHAT, json=chat_body(max_tokens=2))).status_code == 200
+        redis.start()
+        assert (await client.post(CHAT, json=chat_body(max_tokens=2))).status_code == 200
+        assert (await client.post(CHAT, json=chat_body(max_tokens=2))).status_code == 429
