@@ -16,7 +16,7 @@ USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak bench
+.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak test-load bench
 .PHONY: node-install test-frontend agents-install
 .PHONY: swarm-up swarm-down swarm-push test-swarm
 .PHONY: docs
@@ -93,6 +93,9 @@ test-swarm: install ## end-to-end tests of the stack on a one-node Docker Swarm 
 
 soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend under locust, 0 failures, flat worker RSS
 	scripts/soak.sh
+
+test-load: install ## load held through Caddy (not in `make test`, ~1 min): 1,000 streams on one worker with 0 errors, 5,000 idle keep-alive connections; RSS per stream
+	$(BIN)/python scripts/load_scenario.py
 
 # --- Frontends: examples/node (npm ci once per lockfile change) and the browser tests ---
 NODE_STAMP := examples/node/node_modules/.installed

@@ -231,3 +231,27 @@ def test_the_readme_links_to_docs_pages_and_anchors_that_exist() -> None:
         if anchor:
             headings = re.findall(r"^#+ (.+)$", _FENCE.sub("", page.read_text()), re.MULTILINE)
             assert anchor in {_slug(h) for h in headings}, f"{target} has no #{anchor}"
+
+
+def test_every_test_the_fault_matrix_names_exists() -> None:
+    """docs/reliability-and-security.md's fault matrix: each row's tests are real tests (a
+    `::name` alone is in the file named before it on that row)."""
+    page = (REPO_ROOT / "docs/reliability-and-security.md").read_text()
+    section = page.split("### Fault matrix", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) >= 20
+    missing = []
+    for row in rows:
+        test_cell = row.rstrip(" |").rsplit(" | ", 1)[1]
+        current: Path | None = None
+        for ref in re.findall(r"`([^`]+)`", test_cell):
+            path, _, name = ref.partition("::")
+            if path:
+                current = REPO_ROOT / "api/tests" / path
+                if not current.is_file():
+                    missing.append(ref)
+                    continue
+            assert current is not None, row
+            if name and not re.search(rf"^(async )?def {name}\(", current.read_text(), re.M):
+                missing.append(f"{current.name}::{name}")
+    assert not missing, f"the fault matrix names tests that do not exist: {missing}"

@@ -27,9 +27,10 @@ SWARM_FILE = REPO_ROOT / "deploy/swarm.yml"
 README = REPO_ROOT / "README.md"
 CONFIGURATION_PAGE = REPO_ROOT / "docs/configuration.md"
 # The container sets these itself (listen on every address, the model baked into the image,
-# the stack's Redis; CONTAINER_* override the last two); their `.env` values are for
+# the stack's Redis, the stack's network as trusted proxies; CONTAINER_* override the last
+# three); their `.env` values are for
 # `make serve`.
-CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH", "RESPONSE_STORE"}
+CONTAINER_FIXED = {"HOST", "PORT", "MODEL_PATH", "RESPONSE_STORE", "TRUSTED_PROXIES"}
 # Set for the api by the compose file, read by the server but not a documented setting.
 INTERNAL = {"PROMETHEUS_MULTIPROC_DIR"}
 # In Swarm, the keys and the metrics token are Docker secrets: these are all the swarm

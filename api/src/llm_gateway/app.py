@@ -15,9 +15,10 @@ from .auth import KeyRing
 from .backends import Backend
 from .backends.loader import create_backend
 from .catalog import ModelSpec, served_models
+from .client_address import TrustedProxies, parse_networks
 from .config import Settings, SettingsError, load_settings
 from .http_errors import install_error_handlers
-from .lifecycle import ShutdownSignal
+from .lifecycle import ShutdownSignal, StartFailure
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
@@ -36,13 +37,20 @@ from .translate.openai_tokens import Cl100kDecoder
 log = structlog.get_logger("llm_gateway.app")
 
 
-async def _load(backend: Backend[Any]) -> None:
+async def _load(backend: Backend[Any], failure: StartFailure) -> None:
+    """A model that cannot be loaded stops the server (`StartFailure`), with the reason in
+    one log line: a server that answers /health but never becomes ready helps nobody."""
     try:
         await backend.load()
         log.info("model_loaded", backend=backend.name)
-    except Exception:
-        log.exception("model_load_failed", backend=backend.name)
+    except asyncio.CancelledError:
         raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        # The operator's mistakes (a missing, corrupt or too large model) need no traceback.
+        expected = isinstance(exc, OSError | ValueError | MemoryError)
+        log.error("model_load_failed", backend=backend.name, reason=reason, exc_info=not expected)
+        failure.fail(f"the model of backend '{backend.name}' could not be loaded: {reason}")
 
 
 def _serve(
@@ -106,7 +114,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Load in the background: /health answers at once, /ready says when models are up.
-        loading = [asyncio.create_task(_load(b)) for b in registry.backends()]
+        loading = [asyncio.create_task(_load(b, failure)) for b in registry.backends()]
         app.state.loading = loading
         try:
             yield
@@ -131,6 +139,7 @@ def create_app(
     # Set by the server (serving.Worker) when the graceful shutdown period is nearly over:
     # streams still open end with an error event, queued requests get a 503.
     app.state.shutting_down = shutdown = ShutdownSignal()
+    app.state.start_failure = failure = StartFailure()
     app.state.registry = registry
     app.state.metrics = app_metrics
     app.state.gateway = Gateway(
@@ -185,5 +194,6 @@ def create_app(
         metrics=app_metrics,
         routes=api_routes,
         log_content=settings.log_content,
+        trusted_proxies=TrustedProxies(parse_networks(settings.trusted_proxies)),
     )
     return app

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from .assets import CL100K_BASE
+from .client_address import parse_networks
 from .env import EnvSettings, SettingsError, check_readable, read_settings, split_csv
 
 __all__ = ["Settings", "SettingsError", "is_public_site", "load_settings"]
@@ -72,6 +73,10 @@ class Settings(EnvSettings):
     rate_limit_rpm: int = Field(
         0, ge=0, le=10_000_000, description="per API key (or client address), per worker; 0: off"
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="peers (CIDRs) whose X-Forwarded-For names the client; empty: none",
+    )
 
     # --- stored responses (the Responses API) ------------------------------------------
     response_store: str = Field(
@@ -95,10 +100,16 @@ class Settings(EnvSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
 
-    @field_validator("model_aliases", "host", "api_keys", mode="before")
+    @field_validator("model_aliases", "host", "api_keys", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return split_csv(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # raises, naming the entry that is no address or CIDR
+        return value
 
     @field_validator("model_backend")
     @classmethod

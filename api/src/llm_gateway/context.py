@@ -26,6 +26,8 @@ OPEN_OWNER = "open"
 class RequestContext:
     request_id: str = ""
     started: float = field(default_factory=time.perf_counter)
+    client: str = ""
+    """The client's address (through a trusted proxy: the one it forwarded)."""
     owner: str = OPEN_OWNER
     """Whose stored responses this request may see: the API key's digest, or OPEN_OWNER."""
     generation: Generation | None = None

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
+from gunicorn.arbiter import Arbiter
 from uvicorn.config import Config
 from uvicorn.server import Server
 
 from .compat.uvicorn_worker import ServerClassWorker
-from .lifecycle import shutdown_signal
+from .env import SettingsError
+from .lifecycle import shutdown_signal, start_failure
 
 
 def shutdown_schedule(graceful_timeout: float) -> tuple[float, float]:
@@ -58,6 +61,9 @@ class Worker(ServerClassWorker):
         "server_header": False,
         "date_header": True,
         "access_log": False,  # the app's canonical "request" log line replaces it
+        # Forwarded headers are read by the app alone, from TRUSTED_PROXIES only
+        # (client_address.py); uvicorn's own handling would trust loopback peers.
+        "proxy_headers": False,
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -66,8 +72,25 @@ class Worker(ServerClassWorker):
             self.cfg.graceful_timeout
         )
 
+    def load_wsgi(self) -> None:
+        """The app refused its settings (a store path that cannot be created, ...): say why
+        in one line and stop the whole server (gunicorn's boot-error code), instead of
+        exiting 1, which the master would answer with a new worker, forever."""
+        try:
+            super().load_wsgi()
+        except SettingsError as exc:
+            self.log.error("the api refused to start: %s", " ".join(str(exc.code).split()))
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
     def make_server(self) -> Server:
-        return DrainingServer(self.config, self.drain_after)
+        server = DrainingServer(self.config, self.drain_after)
+        if (failure := start_failure(self.config.app)) is not None:
+            failure.subscribe(lambda _reason: setattr(server, "should_exit", True))
+        return server
+
+    def failed_to_start(self) -> bool:
+        failure = start_failure(self.config.app)
+        return failure is not None and failure.reason is not None
 
 
 def _ipv6_usable(address: str) -> bool:

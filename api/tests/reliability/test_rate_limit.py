@@ -4,6 +4,7 @@ Retry-After in the OpenAI error shape, bounded memory."""
 from __future__ import annotations
 
 import httpx
+from structlog.testing import capture_logs
 
 from llm_gateway.middleware.rate_limit import TokenBuckets
 
@@ -101,3 +102,43 @@ async def test_per_api_key_when_keys_are_configured() -> None:
         # Keys are checked first: a wrong key is a 401, whatever the buckets hold.
         denied = await post("wrong")
         assert_error(denied, 401, "invalid_request_error", "invalid_api_key", retry_after=False)
+
+
+async def test_each_client_address_has_its_own_bucket() -> None:
+    async with asgi_client(settings(rate_limit_rpm=1)) as app_client:
+
+        async def post(peer: str, forwarded: str | None = None) -> httpx.Response:
+            transport = httpx.ASGITransport(app=app_client.app, client=(peer, 40000))
+            headers = {"x-forwarded-for": forwarded} if forwarded else {}
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+                return await c.post(CHAT, json=chat_body(max_tokens=2), headers=headers)
+
+        assert (await post("198.51.100.1")).status_code == 200
+        assert (await post("198.51.100.2")).status_code == 200  # its own bucket
+        assert (await post("198.51.100.1")).status_code == 429
+        # No peer is trusted by default: a forwarded address changes nothing.
+        assert (await post("198.51.100.1", forwarded="203.0.113.9")).status_code == 429
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_bucket() -> None:
+    proxy = "172.18.0.5"
+    config = settings(rate_limit_rpm=1, trusted_proxies="172.16.0.0/12")
+    async with asgi_client(config) as app_client:
+
+        async def post(peer: str, forwarded: str | None = None) -> httpx.Response:
+            transport = httpx.ASGITransport(app=app_client.app, client=(peer, 40000))
+            headers = {"x-forwarded-for": forwarded} if forwarded else {}
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+                return await c.post(CHAT, json=chat_body(max_tokens=2), headers=headers)
+
+        # Entered after create_app (which configures structlog), so the capture wins.
+        with capture_logs() as logs:
+            assert (await post(proxy, "203.0.113.1")).status_code == 200
+            assert (await post(proxy, "203.0.113.2")).status_code == 200
+            assert (await post(proxy, "203.0.113.1")).status_code == 429
+            # A spoofed header from a peer that is not a trusted proxy: keyed by that peer.
+            assert (await post("198.51.100.7", "203.0.113.3")).status_code == 200
+            assert (await post("198.51.100.7", "203.0.113.4")).status_code == 429
+    # The canonical log line names the client.
+    clients = [log["client"] for log in logs if log["event"] == "request"]
+    assert clients == ["203.0.113.1", "203.0.113.2", "203.0.113.1", *["198.51.100.7"] * 2]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+import redis
 
 from .markers import require_marker
 from .polling import poll_until
@@ -70,6 +72,23 @@ class RedisProcess:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers (a Redis that is very slow)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def command(self, *args: str) -> object:
+        """One command on a connection of its own (e.g. CONFIG SET maxmemory)."""
+        client = redis.Redis(port=self.port, socket_timeout=5)
+        try:
+            return client.execute_command(*args)
+        finally:
+            client.close()
 
     def close(self) -> None:
         self.stop()

@@ -20,11 +20,16 @@ class ServerClassWorker(UvicornWorker):  # type: ignore[misc]
     def make_server(self) -> Server:
         return Server(config=self.config)
 
+    def failed_to_start(self) -> bool:
+        """After serving: whether the app failed to start after all (the worker then exits
+        with gunicorn's boot-error code, which stops the master too)."""
+        return False
+
     async def _serve(self) -> None:
         # uvicorn-worker 0.4's `_serve`, with the server class swapped.
         self.config.app = self.wsgi
         server = self.make_server()
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)
-        if not server.started:
+        if not server.started or self.failed_to_start():
             sys.exit(Arbiter.WORKER_BOOT_ERROR)

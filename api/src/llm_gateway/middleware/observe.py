@@ -17,6 +17,7 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..client_address import TrustedProxies
 from ..context import RequestContext, request_context
 from ..errors import api_error
 from ..http_errors import ANTHROPIC_PATHS, error_response
@@ -49,8 +50,10 @@ class ObserveMiddleware:
         metrics: Metrics,
         routes: Sequence[BaseRoute],
         log_content: bool = False,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies or TrustedProxies()
         self.metrics = metrics
         self.routes = routes
         self.log_content = log_content
@@ -66,6 +69,7 @@ class ObserveMiddleware:
             id_headers.append((b"request-id", request_id.encode()))
         context = request_context(scope)
         context.request_id, context.started = request_id, start
+        context.client = self.trusted_proxies.client_of(scope)
         status: int | None = None
 
         async def send_with_id(message: Message) -> None:
@@ -111,6 +115,7 @@ class ObserveMiddleware:
         fields: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
+            "client": context.client,
             "status": status,
             "duration_ms": round(duration * 1000, 2),
             "model": stats.model if stats else None,

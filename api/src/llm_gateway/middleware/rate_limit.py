@@ -106,11 +106,12 @@ class RateLimitMiddleware:
         self.keyed_by_key = keyed_by_key
 
     def _key(self, scope: Scope) -> str:
-        owner = request_context(scope).owner  # the key's digest, set by the auth middleware
+        context = request_context(scope)
+        owner = context.owner  # the key's digest, set by the auth middleware
         if self.keyed_by_key and owner != OPEN_OWNER:
             return "key:" + owner
-        client = scope.get("client")
-        return f"addr:{client[0]}" if client else "addr:unknown"
+        # Set by the observe middleware (the forwarded address behind a trusted proxy).
+        return "addr:" + (context.client or "unknown")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import orjson
 import structlog
 from redis import asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import BusyLoadingError, OutOfMemoryError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
 
@@ -43,6 +45,19 @@ return tostring(wait)
 """
 
 
+def reason(exc: BaseException) -> str:
+    """What went wrong, for the 503 and `/ready`, without Redis's address."""
+    if isinstance(exc, OutOfMemoryError) or "OOM" in str(exc):
+        return "Redis is out of memory (maxmemory)"
+    if isinstance(exc, BusyLoadingError):
+        return "Redis is loading its data"
+    if isinstance(exc, RedisTimeoutError | TimeoutError):
+        return "Redis did not answer in time"
+    if isinstance(exc, RedisConnectionError | OSError):
+        return "Redis cannot be reached"
+    return f"Redis error ({type(exc).__name__})"
+
+
 def _record_key(owner: str, response_id: str) -> str:
     return f"{PREFIX}resp:{owner}:{response_id}"
 
@@ -64,7 +79,7 @@ class RedisStore(ResponseStore):
         try:
             return await work()
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+            raise StoreUnavailable(reason(exc)) from exc
 
     async def save(self, owner: str, record: StoredResponse) -> None:
         ttl = max(1, int(self.ttl))

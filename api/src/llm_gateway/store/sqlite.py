@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ..env import SettingsError
 from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
@@ -29,7 +30,18 @@ CREATE TABLE IF NOT EXISTS items (
     item BLOB NOT NULL, PRIMARY KEY (owner, id)
 );
 CREATE INDEX IF NOT EXISTS items_response ON items (owner, response_id);
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
 """
+BUSY_TIMEOUT_MS = 10_000  # concurrent writers (other workers) wait this long for the lock
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, for the 503 and `/ready`: SQLite's own words ("database is locked",
+    "database or disk is full", "attempt to write a readonly database") or the OS's; never a
+    path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 class SQLiteStore(ResponseStore):
@@ -42,7 +54,7 @@ class SQLiteStore(ResponseStore):
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
@@ -59,7 +71,19 @@ class SQLiteStore(ResponseStore):
         try:
             return await asyncio.to_thread(locked)
         except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(type(exc).__name__) from exc
+            raise StoreUnavailable(reason(exc)) from exc
+
+    def open_now(self) -> None:
+        """At start: create the folder and the file (a path that cannot be is refused before
+        the server serves anything, like a missing model). Faults later are 503s instead."""
+        try:
+            with self._lock:
+                self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise SettingsError(
+                f"invalid configuration:\n  RESPONSE_STORE={self.path}: the SQLite store cannot "
+                f"be created: {reason(exc)}"
+            ) from None
 
     async def save(self, owner: str, record: StoredResponse) -> None:
         now = time.time()
@@ -126,7 +150,18 @@ class SQLiteStore(ResponseStore):
         return await self._run(work)
 
     async def ping(self) -> None:
-        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        """A write, as a stored response would make one: a read-only file, a full disk or a
+        lock held by another process are what fails here (a read would pass). Waits for the
+        lock a second at most, not the busy timeout of real writes: `/ready` must answer."""
+
+        def probe(db: sqlite3.Connection) -> None:
+            db.execute("PRAGMA busy_timeout=1000")
+            try:
+                db.execute("INSERT OR REPLACE INTO probe VALUES (1, ?)", (time.time(),))
+            finally:
+                db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+        await self._run(probe)
 
     async def close(self) -> None:
         with self._lock:

@@ -94,8 +94,9 @@ async def test_token_ids_are_forwarded_as_lists_and_upstream_model_wins(backend_
         {"data": [{"index": 1, "embedding": [0.1]}]},  # the wrong input
         {"data": []},
         b"not json",
+        b'{"data": [{"index": 0, "embedding": [0.1, 0.',  # a truncated JSON body
     ],
-    ids=["base64", "wrong-index", "missing", "not-json"],
+    ids=["base64", "wrong-index", "missing", "not-json", "truncated-json"],
 )
 async def test_a_malformed_answer_is_a_502(backend_for: Any, answer: Any) -> None:
     async def handler(ex: Exchange) -> None:

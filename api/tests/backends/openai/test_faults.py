@@ -174,6 +174,7 @@ async def test_the_gateways_own_key_refused_is_a_502_not_the_clients_401() -> No
     "handler",
     [
         status(502, b"<html>Bad Gateway</html>", content_type="text/html"),
+        status(500, b'{"error": {"message": "Bo'),
         status(200, b"<html>Welcome to nginx</html>", content_type="text/html"),
         status(302, b"", headers={"location": "/login"}),
         stream_then("not_json"),
@@ -181,7 +182,14 @@ async def test_the_gateways_own_key_refused_is_a_502_not_the_clients_401() -> No
             200, b"not gzip", content_type="text/event-stream", headers={"content-encoding": "gzip"}
         ),
     ],
-    ids=["error-status-html", "ok-html", "redirect", "event-not-json", "broken-gzip"],
+    ids=[
+        "error-status-html",
+        "error-status-truncated-json",
+        "ok-html",
+        "redirect",
+        "event-not-json",
+        "broken-gzip",
+    ],
 )
 async def test_what_is_not_the_openai_protocol_is_a_502_bad_response(handler: Any) -> None:
     with fake_upstream(handler) as up:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from ...support.fake_upstream import (
     Exchange,
@@ -272,6 +273,70 @@ async def test_without_forwarding_n_each_choice_is_its_own_call() -> None:
         "alpha10 beta10",
         "alpha11 beta11",
     ]
+
+
+LLAMA_CPP_REFUSAL = {
+    "error": {
+        "code": 500,
+        "message": "Only one completion choice is allowed",
+        "type": "server_error",
+    }
+}
+
+
+def refusing_n(status: int, error: dict[str, Any]) -> Any:
+    """An upstream that answers `n` > 1 with `error` (llama.cpp's server: a 500), and one
+    choice otherwise."""
+    one = interleaved_choices()
+
+    async def handler(ex: Exchange) -> None:
+        if ex.body.get("n", 1) > 1:
+            await ex.respond(status, error)
+        else:
+            await one(ex)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, LLAMA_CPP_REFUSAL),
+        (400, {"error": {"message": "n must be 1", "type": "invalid_request_error", "param": "n"}}),
+    ],
+)
+async def test_an_upstream_that_refuses_n_gets_one_call_per_choice(
+    status: int, error: dict[str, Any]
+) -> None:
+    with fake_upstream(refusing_n(status, error)) as up:
+        async with gateway(up.base_url) as client:
+            first = await chat(client, n=3, seed=10)
+            later = await chat(client, n=2, seed=20, stream=True)
+    assert first.status_code == 200, first.text
+    assert [c["message"]["content"] for c in first.json()["choices"]] == [
+        "alpha10 beta10",
+        "alpha11 beta11",
+        "alpha12 beta12",
+    ]
+    assert later.status_code == 200 and later.text.rstrip().endswith("data: [DONE]")
+    # Refused once, then remembered: the next request fans out at once.
+    assert [(b.get("n"), b.get("seed")) for b in up.bodies] == [
+        (3, 10),
+        (None, 10),
+        (None, 11),
+        (None, 12),
+        (None, 20),
+        (None, 21),
+    ]
+
+
+async def test_an_error_that_is_not_about_n_is_not_retried_as_a_fan_out() -> None:
+    overloaded = {"error": {"message": "out of memory", "type": "server_error", "code": 500}}
+    with fake_upstream(refusing_n(500, overloaded)) as up:
+        async with gateway(up.base_url) as client:
+            r = await chat(client, n=2, seed=10)
+    assert r.status_code == 500 and r.json()["error"]["message"] == "out of memory"
+    assert [b.get("n") for b in up.bodies] == [2]
 
 
 def completion_stream() -> Any:

@@ -17,10 +17,18 @@ from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest, Prom
 from .constraints import OutputPlan, plan
 from .embeddings import LlamaEmbedder
 from .engine import Engine, EngineClosed
+from .memory import available_bytes, check_kv_cache
 from .prompts import ChatTemplate
 from .sequences import EngineEvent, Failed, Finished, Job, Token
 from .settings import LlamaSettings
 from .shaping import Shaper
+
+GGUF_MAGIC = b"GGUF"
+
+
+def _magic(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(len(GGUF_MAGIC))
 
 
 @dataclass(slots=True)
@@ -59,10 +67,13 @@ class LlamaBackend(Backend[LlamaSettings]):
             raise FileNotFoundError(
                 f"MODEL_PATH={path} does not exist (run `make model` for the default model)"
             )
+        if await asyncio.to_thread(_magic, path) != GGUF_MAGIC:
+            raise ValueError(f"MODEL_PATH={path} is not a GGUF file (it does not start with GGUF)")
         self._llm = llm = await asyncio.to_thread(load_model, str(path))
+        s = self.settings
+        check_kv_cache(llm.metadata, s.n_ctx, s.n_parallel, available_bytes())
         self._vocab = vocab = Vocab(llm)
         self._template = ChatTemplate(llm, vocab)
-        s = self.settings
         self.engine = await asyncio.to_thread(
             Engine,
             llm,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import replace
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 import orjson
+import structlog
 
-from ...errors import InvalidRequest
+from ...errors import APIError, InvalidRequest, UpstreamError
 from ..base import GENERATION_PARAMS, Backend, ChoiceDelta
 from ..types import (
     Delta,
@@ -30,6 +32,8 @@ from .client import create_client
 from .pool import UpstreamPool
 from .settings import UpstreamSettings
 from .sse import EventTooLong, sse_data
+
+log = structlog.get_logger("llm_gateway.backends.openai")
 
 DRAIN_TIMEOUT = 1.0  # seconds; the body's end normally follows `[DONE]` at once
 
@@ -46,6 +50,7 @@ class OpenAIBackend(Backend[UpstreamSettings]):
         super().__init__(settings)
         self._client: httpx.AsyncClient | None = None
         self._pool: UpstreamPool | None = None
+        self._n_refused = False  # the upstream answered `n` > 1 with an error naming it
 
     async def load(self) -> None:
         """Nothing is asked of the upstreams here: they may start after this server."""
@@ -80,16 +85,25 @@ class OpenAIBackend(Backend[UpstreamSettings]):
         self, groups: Sequence[PromptGroup]
     ) -> AsyncGenerator[ChoiceDelta, None]:
         """The `n` choices of each group in one upstream call (`n` forwarded) unless
-        UPSTREAM_FORWARD_N=false; groups one after another. Choices an upstream leaves out
-        (one that ignores `n`) are asked for by one more call each."""
+        UPSTREAM_FORWARD_N=false or the upstream refused `n` before; groups one after another.
+        Choices an upstream leaves out (one that ignores `n`, or refuses it: llama.cpp's server
+        answers `n: 3` with a 500 "Only one completion choice is allowed") are asked for by
+        one more call each."""
         start = 0
         for group in groups:
             produced: set[int] = set()
-            if self.settings.upstream_forward_n:
-                async with aclosing(self._call(group.request, group.n)) as deltas:
-                    async for index, delta in deltas:
-                        produced.add(index)
-                        yield start + index, delta
+            if self.settings.upstream_forward_n and (group.n == 1 or not self._n_refused):
+                try:
+                    async with aclosing(self._call(group.request, group.n)) as deltas:
+                        async for index, delta in deltas:
+                            produced.add(index)
+                            yield start + index, delta
+                except APIError as exc:
+                    if produced or group.n == 1 or not refuses_n(exc):
+                        raise
+                    # Remembered for this worker: later requests fan out at once.
+                    self._n_refused = True
+                    log.warning("upstream_refuses_n", backend=self.name, error=exc.message)
             for index in range(group.n):
                 if index not in produced:
                     async with aclosing(self._call(_alone(group.request, index), 1)) as deltas:
@@ -160,6 +174,18 @@ async def _drain(events: AsyncIterator[bytes]) -> None:
         async with asyncio.timeout(DRAIN_TIMEOUT):
             async for _ in events:
                 pass
+
+
+_NAMES_N = re.compile(r"\bn\b|\bchoices?\b", re.IGNORECASE)
+
+
+def refuses_n(error: APIError) -> bool:
+    """An upstream's error about `n` itself: `param: "n"`, or a message naming `n` or
+    choices (llama.cpp's server: a 500 "Only one completion choice is allowed"). Gateway
+    errors (502, 503, 504: unreachable, overloaded, timed out) are not refusals."""
+    if not isinstance(error, UpstreamError) or error.status in (502, 503, 504):
+        return False
+    return error.param == "n" or bool(_NAMES_N.search(error.message))
 
 
 def _alone(request: GenerationRequest, index: int) -> GenerationRequest:
