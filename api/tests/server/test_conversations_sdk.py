@@ -202,3 +202,58 @@ def test_concurrent_responses_on_one_conversation_lose_no_item(server: ServerPro
     assert len(items) == 40
     asked = sorted(i.content[0].text for i in items if i.role == "user")  # type: ignore[union-attr]
     assert asked == sorted(f"turn {n}" for n in range(20))
+
+
+async def test_the_agents_sdk_keeps_a_conversation_across_turns(server: ServerProcess) -> None:
+    """`OpenAIConversationsSession` (the SDK lists and adds items itself) and
+    `Runner.run(..., conversation_id=…)` (the server appends), three turns each with a tool
+    call: every turn sees the ones before, and the items are in the order the SDK expects."""
+    agents = pytest.importorskip("agents")
+    from agents.memory import OpenAIConversationsSession
+
+    client = openai.AsyncOpenAI(base_url=server.base_url + "/v1", api_key=ALICE, max_retries=0)
+    looked_up: list[str] = []
+
+    @agents.function_tool
+    def lookup(text: str) -> str:
+        """Look something up."""
+        looked_up.append(text)
+        return f"found {text}"
+
+    agent = agents.Agent(
+        name="scripted",
+        instructions="Use the tool.",
+        tools=[lookup],
+        # The scripted backend calls a tool it is told to by name; then (the SDK resets the
+        # choice) it answers with the transcript of what it was given.
+        model_settings=agents.ModelSettings(tool_choice="lookup"),
+        model=agents.OpenAIResponsesModel(model="mock-model", openai_client=client),
+    )
+    config = agents.RunConfig(tracing_disabled=True)
+    expected = ["message", "function_call", "function_call_output", "message"]
+
+    session = OpenAIConversationsSession(openai_client=client)
+    for turn in range(3):
+        result = await agents.Runner.run(agent, f"turn {turn}", session=session, run_config=config)
+        for earlier in range(turn + 1):
+            assert f"user: turn {earlier}" in result.final_output
+        assert f"found turn {turn}" in result.final_output
+    items = await session.get_items()
+    assert [i["type"] for i in items] == expected * 3
+    assert looked_up == ["turn 0", "turn 1", "turn 2"]
+    popped = await session.pop_item()
+    assert popped is not None and popped["type"] == "message"
+    assert len(await session.get_items()) == 11
+    await session.clear_session()
+
+    conversation = await client.conversations.create()
+    for turn in range(3):
+        result = await agents.Runner.run(
+            agent, f"again {turn}", conversation_id=conversation.id, run_config=config
+        )
+        for earlier in range(turn + 1):
+            assert f"user: again {earlier}" in result.final_output
+    page = await client.conversations.items.list(conversation.id, order="asc", limit=100)
+    assert [i.type for i in page.data] == expected * 3
+    roles = [i.role for i in page.data if i.type == "message"]
+    assert roles == ["user", "assistant"] * 3
