@@ -92,15 +92,16 @@ class SQLiteStore(ResponseStore):
             self._db = db
         return self._db
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work` in one transaction that takes the write lock at once: a read-then-write
-        (append to a conversation, update metadata) can never be overtaken by another
-        worker's write between its read and its write."""
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
+        """`work` in one transaction. A write takes the write lock at once, so that a
+        read-then-write (append to a conversation, update metadata) can never be overtaken
+        by another worker's write between its read and its write; a read sees one snapshot
+        and waits for no writer (WAL)."""
 
         def locked() -> T:
             with self._lock:
                 db = self._connect()
-                db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     result = work(db)
                 except BaseException:
@@ -150,7 +151,7 @@ class SQLiteStore(ResponseStore):
                 (owner, response_id, time.time()),
             ).fetchone()
 
-        row = await self._run(work)
+        row = await self._run(work, write=False)
         return None if row is None else StoredResponse.from_json(orjson.loads(row[0]))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
@@ -164,7 +165,7 @@ class SQLiteStore(ResponseStore):
                 (owner, *item_ids, time.time()),
             ).fetchall()
 
-        return {row[0]: orjson.loads(row[1]) for row in await self._run(work)}
+        return {row[0]: orjson.loads(row[1]) for row in await self._run(work, write=False)}
 
     async def delete(self, owner: str, response_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -231,7 +232,7 @@ class SQLiteStore(ResponseStore):
         ).fetchone()
 
     async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        row = await self._run(lambda db: self._live(db, owner, kind, object_id))
+        row = await self._run(lambda db: self._live(db, owner, kind, object_id), write=False)
         return None if row is None else dict(orjson.loads(row[0]))
 
     async def update_object(
@@ -262,7 +263,7 @@ class SQLiteStore(ResponseStore):
                 (kind, owner, time.time()),
             ).fetchall()
 
-        return [orjson.loads(row[0]) for row in await self._run(work)]
+        return [orjson.loads(row[0]) for row in await self._run(work, write=False)]
 
     async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -287,7 +288,7 @@ class SQLiteStore(ResponseStore):
                 (owner, conversation_id),
             ).fetchall()
 
-        rows = await self._run(work)
+        rows = await self._run(work, write=False)
         return None if rows is None else [orjson.loads(row[0]) for row in rows]
 
     async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
@@ -305,7 +306,7 @@ class SQLiteStore(ResponseStore):
         return await self._run(work)
 
     async def ping(self) -> None:
-        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        await self._run(lambda db: db.execute("SELECT 1").fetchone(), write=False)
 
     async def close(self) -> None:
         with self._lock:
