@@ -8,23 +8,10 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from .common import Metadata, OpenAIModel
-from .responses import ConversationRef, InputItem
+from .responses import InputItem, typed_message_items
 
 MAX_ITEMS = 20
 """Items added in one request, as OpenAI allows."""
-
-
-def typed_messages(data: Any) -> Any:
-    """`{"role": …, "content": …}` without a `type` is a message item (the SDKs send such)."""
-    if isinstance(data, dict) and isinstance(data.get("items"), list):
-        items = [
-            {**item, "type": "message"}
-            if isinstance(item, dict) and "type" not in item and "role" in item
-            else item
-            for item in data["items"]
-        ]
-        data = {**data, "items": items}
-    return data
 
 
 class CreateConversationRequest(OpenAIModel):
@@ -34,7 +21,7 @@ class CreateConversationRequest(OpenAIModel):
     @model_validator(mode="before")
     @classmethod
     def _typed(cls, data: Any) -> Any:
-        return typed_messages(data)
+        return typed_message_items(data, "items")
 
 
 class UpdateConversationRequest(OpenAIModel):
@@ -47,12 +34,4 @@ class CreateItemsRequest(OpenAIModel):
     @model_validator(mode="before")
     @classmethod
     def _typed(cls, data: Any) -> Any:
-        return typed_messages(data)
-
-
-__all__ = [
-    "ConversationRef",
-    "CreateConversationRequest",
-    "CreateItemsRequest",
-    "UpdateConversationRequest",
-]
+        return typed_message_items(data, "items")

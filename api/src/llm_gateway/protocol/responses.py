@@ -298,6 +298,20 @@ Includable = Literal[
 ]
 
 
+def typed_message_items(data: Any, field: str) -> Any:
+    """The body with each `{"role": …, "content": …}` in its list `field` typed as a message
+    item: a message may omit `"type": "message"` (the SDKs send such)."""
+    if isinstance(data, dict) and isinstance(data.get(field), list):
+        items = [
+            {**item, "type": "message"}
+            if isinstance(item, dict) and "type" not in item and "role" in item
+            else item
+            for item in data[field]
+        ]
+        data = {**data, field: items}
+    return data
+
+
 class ConversationRef(OpenAIModel):
     """`conversation: {"id": …}`."""
 
@@ -342,15 +356,7 @@ class CreateResponseRequest(OpenAIModel):
     @model_validator(mode="before")
     @classmethod
     def _message_items_may_omit_their_type(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("input"), list):
-            items = [
-                {**item, "type": "message"}
-                if isinstance(item, dict) and "type" not in item and "role" in item
-                else item
-                for item in data["input"]
-            ]
-            data = {**data, "input": items}
-        return data
+        return typed_message_items(data, "input")
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CreateResponseRequest:

@@ -187,6 +187,7 @@ class RedisStore(ResponseStore):
             pipe.multi()
             if updated[0] is not None:
                 pipe.set(key, orjson.dumps(updated[0]), ex=self._ttl)
+                pipe.expire(_index_key(owner, kind), self._ttl)  # listed as long as it lives
 
         # WATCH/MULTI: retried when another client changed the record in between.
         await self._run(lambda: self.client.transaction(transaction, key))
