@@ -155,18 +155,17 @@ def create_app(
         keep_output=settings.log_content,
         keepalive=settings.stream_keepalive_seconds,
     )
-    # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py).
-    app.router.routes.extend(
-        [
-            *chat.routes,
-            *completions.routes,
-            *responses.routes,
-            *conversations.routes,
-            *stored_chat.routes,
-            *messages.routes,
-            *embeddings.routes,
-        ]
-    )
+    # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py),
+    # first in the list so that a request is matched against them before FastAPI's own routes.
+    app.router.routes[:0] = [
+        *chat.routes,
+        *completions.routes,
+        *responses.routes,
+        *conversations.routes,
+        *stored_chat.routes,
+        *messages.routes,
+        *embeddings.routes,
+    ]
     for router in (
         responses.router,
         conversations.router,

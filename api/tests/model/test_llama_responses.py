@@ -11,17 +11,11 @@ import jsonschema
 import openai
 import pytest
 
+from ..support.schemas import WEATHER as LOOSE_WEATHER
 from ..support.spec import SpecValidator
 
-WEATHER = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["city", "unit"],
-    "additionalProperties": False,
-}
+WEATHER = {**LOOSE_WEATHER, "additionalProperties": False}
+
 PERSON = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},

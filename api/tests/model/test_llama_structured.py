@@ -9,6 +9,7 @@ import jsonschema
 import openai
 import pytest
 
+from ..support.schemas import ADD, WEATHER
 from ..support.spec import SpecValidator
 
 PERSON = {
@@ -20,19 +21,6 @@ PERSON = {
     },
     "required": ["name", "age", "city"],
     "additionalProperties": False,
-}
-WEATHER = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["city", "unit"],
-}
-ADD = {
-    "type": "object",
-    "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
-    "required": ["a", "b"],
 }
 TOOLS: list[Any] = [
     {"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}},

@@ -14,21 +14,9 @@ import jsonschema
 import pytest
 
 from ..support.anthropic_sdk import named_events, sdk_event, sdk_message
+from ..support.schemas import ADD, WEATHER
 from ..support.server import ServerProcess
 
-WEATHER = {
-    "type": "object",
-    "properties": {
-        "city": {"type": "string"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-    },
-    "required": ["city", "unit"],
-}
-ADD = {
-    "type": "object",
-    "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
-    "required": ["a", "b"],
-}
 TOOLS: list[Any] = [
     {"name": "get_weather", "description": "Weather in a city.", "input_schema": WEATHER},
     {"name": "add", "description": "Add two numbers.", "input_schema": ADD},

@@ -4,7 +4,6 @@ Every body and event is checked against the SDK's own types (strict, no unknown 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -13,7 +12,7 @@ import pytest
 
 from ..support.anthropic_sdk import named_events, sdk_event, sdk_message
 from ..support.paths import REPO_ROOT
-from ..support.server import ServerProcess, running_server
+from ..support.server import ServerProcess, server_fixture
 
 pytestmark = pytest.mark.server
 
@@ -21,19 +20,18 @@ USER = [{"role": "user", "content": "Say something."}]
 KEY = "sk-ant-test-key"
 
 
-@pytest.fixture(scope="module")
-def scripted() -> Iterator[ServerProcess]:
-    """Answers with the transcript of what reached the model (tests/scripted_backend.py),
-    behind an API key, with a context window a small model might have."""
-    with running_server(
-        MODEL_BACKEND="tests.support.scripted_backend:Transcript",
-        PYTHONPATH=str(REPO_ROOT / "api"),
-        MODEL_ID="scripted",
-        MODEL_ALIASES="",
-        MOCK_N_CTX="2048",
-        API_KEYS=KEY,
-    ) as server:
-        yield server
+scripted = server_fixture(
+    {
+        "MODEL_BACKEND": "tests.support.scripted_backend:Transcript",
+        "PYTHONPATH": str(REPO_ROOT / "api"),
+        "MODEL_ID": "scripted",
+        "MODEL_ALIASES": "",
+        "MOCK_N_CTX": "2048",
+        "API_KEYS": KEY,
+    },
+    doc="Answers with the transcript of what reached the model, behind an API key, with a "
+    "context window a small model might have.",
+)
 
 
 def sdk(server: ServerProcess, key: str = "unused") -> anthropic.Anthropic:

@@ -3,23 +3,18 @@ on the OpenAI routes, `ping` events on the Messages API) as if nothing had been 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anthropic
 import openai
 import pytest
 
-from ..support.server import ServerProcess, running_server
+from ..support.server import ServerProcess, server_fixture
 
 pytestmark = pytest.mark.server
 
 USER = [{"role": "user", "content": "Hi"}]
 
 
-@pytest.fixture(scope="module")
-def slow_start() -> Iterator[ServerProcess]:
-    with running_server(MOCK_TTFT_MS="1000", STREAM_KEEPALIVE_SECONDS="0.2") as server:
-        yield server
+slow_start = server_fixture({"MOCK_TTFT_MS": "1000", "STREAM_KEEPALIVE_SECONDS": "0.2"})
 
 
 def test_openai_chat_and_responses_streams(slow_start: ServerProcess) -> None:
