@@ -25,7 +25,18 @@ from .middleware.observe import ObserveMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
-from .routes import chat, completions, embeddings, health, messages, metrics, models, responses
+from .routes import (
+    chat,
+    completions,
+    conversations,
+    embeddings,
+    health,
+    messages,
+    metrics,
+    models,
+    responses,
+    stored_chat,
+)
 from .routes.gateway import Gateway
 from .routes.openapi import document
 from .service import ModelRegistry
@@ -159,10 +170,19 @@ def create_app(
         *chat.routes,
         *completions.routes,
         *responses.routes,
+        *conversations.routes,
+        *stored_chat.routes,
         *messages.routes,
         *embeddings.routes,
     ]
-    for router in (responses.router, models.router, health.router, metrics.router):
+    for router in (
+        responses.router,
+        conversations.router,
+        stored_chat.router,
+        models.router,
+        health.router,
+        metrics.router,
+    ):
         app.include_router(router)
     api_routes = list(app.router.routes)
     fastapi_openapi = app.openapi

@@ -78,14 +78,21 @@ class Settings(EnvSettings):
         description="peers (CIDRs) whose X-Forwarded-For names the client; empty: none",
     )
 
-    # --- stored responses (the Responses API) ------------------------------------------
+    # --- the store: responses, conversations, stored chat completions -------------------
     response_store: str = Field(
         "data/responses.db",
         min_length=1,
         description="a SQLite file shared by the workers, or redis://host:6379/0 for replicas",
     )
-    response_ttl: float = Field(86_400, gt=0, le=366 * 86_400, description="seconds kept")
-    response_store_max: int = Field(10_000, ge=1, le=100_000_000, description="responses kept")
+    response_ttl: float = Field(
+        86_400, gt=0, le=366 * 86_400, description="seconds kept after the last change"
+    )
+    response_store_max: int = Field(
+        10_000,
+        ge=1,
+        le=100_000_000,
+        description="responses kept in all; conversations and stored completions per key",
+    )
 
     # --- embeddings ---------------------------------------------------------------------
     embedding_token_ids: Literal["cl100k_base", "model"] = Field(

@@ -248,3 +248,56 @@ def test_429_shows_the_retry_time(keyed_page: Page, keyed_api: ServerProcess) ->
         release.set()
         for thread in holders:
             thread.join(60)
+
+
+def server_items(proxy: CaddyProcess, conversation_id: str) -> httpx.Response:
+    with proxy.client(timeout=30) as client:
+        return client.get(f"/v1/conversations/{conversation_id}/items", params={"order": "asc"})
+
+
+def test_conversations_are_kept_across_reloads_continued_and_deleted(
+    context: BrowserContext, open_proxy: CaddyProcess
+) -> None:
+    """Two chats, a reload: both listed (from the Conversations API), the last one open;
+    continue the first, delete the second (gone from the page and from the server)."""
+    page, errors = open_page(context, open_proxy.base_url)
+    wait_for_models(page)
+    chats = page.get_by_role("navigation", name="Conversations")
+    send(page, "first chat")
+    expect(last_answer(page)).to_have_attribute("data-state", "done")
+    first_answer = last_answer(page).locator(".content").inner_text()
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator(".message")).to_have_count(0)
+    send(page, "second chat")
+    expect(last_answer(page)).to_have_attribute("data-state", "done")
+    expect(chats.locator("li")).to_have_count(2)
+
+    page.reload()
+    wait_for_models(page)
+    expect(chats.locator("li")).to_have_count(2)
+    expect(chats.locator(".open").first).to_have_text("second chat")
+    expect(chats.locator(".open").last).to_have_text("first chat")
+    expect(chats.locator('[aria-current="true"]')).to_have_text("second chat")
+    expect(page.locator(".message.user .content")).to_have_text(["second chat"])
+
+    chats.get_by_role("button", name="first chat", exact=True).click()
+    expect(page.locator(".message .content")).to_have_text(["first chat", first_answer])
+    send(page, "more of the first")
+    expect(page.locator(".message.assistant")).to_have_count(2)
+    expect(last_answer(page)).to_have_attribute("data-state", "done")
+    ids: list[str] = page.evaluate("JSON.parse(localStorage.getItem('llm-gateway.conversations'))")
+    first_id, second_id = ids[1], ids[0]
+    items = server_items(open_proxy, first_id).json()["data"]
+    assert [(i["role"], i["content"][0]["text"]) for i in items][::2] == [
+        ("user", "first chat"),
+        ("user", "more of the first"),
+    ]
+
+    chats.get_by_role("button", name="Delete conversation: second chat").click()
+    expect(chats.locator("li")).to_have_count(1)
+    assert server_items(open_proxy, second_id).status_code == 404
+    page.reload()
+    wait_for_models(page)
+    expect(chats.locator(".open")).to_have_text(["first chat"])
+    expect(page.locator(".message.user .content")).to_have_text(["first chat", "more of the first"])
+    assert errors == []

@@ -70,7 +70,7 @@ async def test_routes_are_templates_and_unknown_paths_share_one_label() -> None:
         await client.get("/v1/models/some/thing/else")
         for i in range(5):
             await client.get(f"/scanner/{i}")
-        await client.get("/v1/chat/completions")  # wrong method
+        await client.put("/v1/chat/completions")  # wrong method
         await client.post(CHAT_ROUTE, content=b"x" * 5000)  # refused before routing
         seen = await scrape(client)
     requests = "llm_gateway_requests_total"
@@ -78,7 +78,7 @@ async def test_routes_are_templates_and_unknown_paths_share_one_label() -> None:
     assert value(seen, requests, route=model_route, method="GET", status="200") == 1
     assert value(seen, requests, route=model_route, method="GET", status="404") == 1
     assert value(seen, requests, route="other", method="GET", status="404") == 5
-    assert value(seen, requests, route=CHAT_ROUTE, method="GET", status="405") == 1
+    assert value(seen, requests, route=CHAT_ROUTE, method="PUT", status="405") == 1
     assert chat_requests(seen, "413") == 1
     assert not [labels for (name, labels) in seen if ("route", "/scanner/0") in labels]
     assert value(seen, "llm_gateway_request_errors_total", type="invalid_request_error") == 8

@@ -102,7 +102,7 @@ async def test_a_client_that_hangs_up_mid_body_is_logged_as_499_not_as_a_server_
     ("method", "path", "allowed"),
     [
         ("DELETE", "/v1/models", "GET"),
-        ("GET", "/v1/chat/completions", "POST"),
+        ("GET", "/v1/embeddings", "POST"),
         ("PUT", "/v1/completions", "POST"),
         ("TRACE", "/health", "GET"),
     ],

@@ -39,7 +39,7 @@ RULES: list[tuple[str, dict[str, Any], str]] = [
     (TEXT, {"best_of": 1, "n": 2}, "best_of"),
     (TEXT, {"logprobs": 6}, "logprobs"),
     (RESPONSES, {"include": ["everything"]}, "include[0]"),
-    (RESPONSES, {"conversation": "conv_1"}, "conversation"),
+    (RESPONSES, {"conversation": "c", "previous_response_id": "resp_1"}, "conversation"),
     (RESPONSES, {"prompt": {"id": "pmpt_1"}}, "prompt"),
     (RESPONSES, {"max_output_tokens": 15}, "max_output_tokens"),
     (RESPONSES, {"top_logprobs": 21}, "top_logprobs"),

@@ -160,7 +160,7 @@ CASES: list[tuple[str, str, str, bytes | None, int, str | None]] = [
     ),
     ("oversized body", "POST", "/v1/chat/completions", chat(pad="x" * 70_000), 413, None),
     ("unknown route", "GET", "/v1/nothing-here", None, 404, None),
-    ("wrong method", "GET", "/v1/chat/completions", None, 405, None),
+    ("wrong method", "PUT", "/v1/chat/completions", None, 405, None),
     ("delete models", "DELETE", "/v1/models", None, 405, None),
 ]
 

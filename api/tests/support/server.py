@@ -54,10 +54,11 @@ class ServerProcess:
         if "PROMETHEUS_MULTIPROC_DIR" not in env:
             self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
             full_env["PROMETHEUS_MULTIPROC_DIR"] = self._own_metrics_dir
+        self._own_store_dir: str | None = None
         if "RESPONSE_STORE" not in env:  # its own store, not the repository's data/
-            # In a folder of its own: prometheus_client reads every *.db file of its directory.
-            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "store/responses.db"
-            full_env["RESPONSE_STORE"] = str(store)
+            # Not in the metrics folder: Prometheus reads every `*.db` file there as its own.
+            self._own_store_dir = tempfile.mkdtemp(prefix="llm-gateway-test-store-")
+            full_env["RESPONSE_STORE"] = str(Path(self._own_store_dir) / "responses.db")
         self.log_path = Path(f"/tmp/llm-gateway-test-{self.port}.log")
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -130,8 +131,9 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
-        if self._own_metrics_dir is not None:
-            shutil.rmtree(self._own_metrics_dir, ignore_errors=True)
+        for folder in (self._own_metrics_dir, self._own_store_dir):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         return self.proc.returncode
 
 

@@ -47,6 +47,7 @@ class SpecValidator:
             document = _nullable_to_null(json.loads(path.read_text()))
             self._relax_legacy_completion_chunks(document)
             self._allow_base64_embeddings(document)
+            self._allow_every_role_in_stored_messages(document)
             resource = DRAFT202012.create_resource(document)
             self._registry = Registry().with_resource("urn:openai", resource)
             self._validator_cls = Draft202012Validator
@@ -69,6 +70,21 @@ class SpecValidator:
         OpenAI's API (and the SDKs that ask for it by default) send a base64 string."""
         embedding = document["components"]["schemas"]["Embedding"]["properties"]
         embedding["embedding"] = {"anyOf": [embedding["embedding"], {"type": "string"}]}
+
+    @staticmethod
+    def _allow_every_role_in_stored_messages(document: dict[str, Any]) -> None:
+        """`ChatCompletionMessageList` lists a stored completion's request messages (user,
+        system, tool ...), but reuses the response message, whose `role` is only
+        `assistant`."""
+        listed = document["components"]["schemas"]["ChatCompletionMessageList"]
+        message = listed["properties"]["data"]["items"]["allOf"]
+        response = document["components"]["schemas"]["ChatCompletionResponseMessage"]
+        relaxed = {**response, "properties": {**response["properties"]}}
+        relaxed["properties"]["role"] = {
+            "type": "string",
+            "enum": ["system", "developer", "user", "assistant", "tool", "function"],
+        }
+        message[0] = relaxed
 
     def validate(self, schema: str, instance: Any) -> None:
         if not self.available:

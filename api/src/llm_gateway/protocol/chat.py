@@ -164,3 +164,9 @@ class ChatCompletionRequest(SamplingFields):
     def token_limit_param(self) -> str:
         """The name of the field `token_limit` came from (for a 400's `param`)."""
         return "max_completion_tokens" if self.max_completion_tokens else "max_tokens"
+
+
+class UpdateChatCompletionRequest(OpenAIModel):
+    """`POST /v1/chat/completions/{id}`: the stored completion's new `metadata`."""
+
+    metadata: Metadata | None

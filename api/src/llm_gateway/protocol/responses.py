@@ -298,6 +298,26 @@ Includable = Literal[
 ]
 
 
+def typed_message_items(data: Any, field: str) -> Any:
+    """The body with each `{"role": …, "content": …}` in its list `field` typed as a message
+    item: a message may omit `"type": "message"` (the SDKs send such)."""
+    if isinstance(data, dict) and isinstance(data.get(field), list):
+        items = [
+            {**item, "type": "message"}
+            if isinstance(item, dict) and "type" not in item and "role" in item
+            else item
+            for item in data[field]
+        ]
+        data = {**data, field: items}
+    return data
+
+
+class ConversationRef(OpenAIModel):
+    """`conversation: {"id": …}`."""
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+
+
 class CreateResponseRequest(OpenAIModel):
     model: Annotated[str, Field(min_length=1, max_length=256)]
     input: str | Annotated[list[InputItem], Field(min_length=1)]
@@ -324,9 +344,11 @@ class CreateResponseRequest(OpenAIModel):
     prompt_cache_retention: PromptCacheRetention | None = None
     prompt_cache_key: str | None = None
     reasoning: Reasoning | None = None
-    # Server-side prompt templates and conversation objects are OpenAI platform features.
+    # Server-side prompt templates are an OpenAI platform feature.
     prompt: Any = None
-    conversation: Any = None
+    conversation: Annotated[str, Field(min_length=1, max_length=256)] | ConversationRef | None = (
+        None
+    )
     user: Annotated[str, Field(max_length=512)] | None = None
     background: bool | None = None
     truncation: Literal["auto", "disabled"] | None = None
@@ -334,15 +356,7 @@ class CreateResponseRequest(OpenAIModel):
     @model_validator(mode="before")
     @classmethod
     def _message_items_may_omit_their_type(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("input"), list):
-            items = [
-                {**item, "type": "message"}
-                if isinstance(item, dict) and "type" not in item and "role" in item
-                else item
-                for item in data["input"]
-            ]
-            data = {**data, "input": items}
-        return data
+        return typed_message_items(data, "input")
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CreateResponseRequest:
@@ -365,12 +379,21 @@ class CreateResponseRequest(OpenAIModel):
             raise ParamError(
                 "tool_choice 'required' needs at least one tool in 'tools'.", "tool_choice"
             )
-        for name, instead in (("conversation", "previous_response_id"), ("prompt", "input")):
-            if getattr(self, name) is not None:
-                raise ParamError(
-                    f"'{name}' is not supported by this server; use '{instead}'.", name
-                )
+        if self.prompt is not None:
+            raise ParamError("'prompt' is not supported by this server; use 'input'.", "prompt")
+        if self.conversation is not None and self.previous_response_id is not None:
+            raise ParamError(
+                "'previous_response_id' cannot be used together with 'conversation'.",
+                "conversation",
+            )
         return self
+
+    @property
+    def conversation_id(self) -> str | None:
+        """The conversation this response reads and appends to (an id, or `{"id": …}`)."""
+        if isinstance(self.conversation, ConversationRef):
+            return self.conversation.id
+        return self.conversation
 
     @property
     def items(self) -> list[AnyItem]:

@@ -156,7 +156,11 @@ class ChatRenderer:
         generation = self.generation
         chunks = _Chunks(self._head("chat.completion.chunk"), self.include_usage)
         opened: set[int] = set()
+        # Folded alongside only when someone needs the whole completion (a stored one).
+        folds = [_ChoiceFold() for _ in generation.requests] if generation.wants_body else None
         async for index, delta in generation.events():
+            if folds is not None:
+                folds[index].add(delta)
             if index not in opened:
                 opened.add(index)
                 content: str | None = None if delta.tool_calls and not delta.text else ""
@@ -170,6 +174,8 @@ class ChatRenderer:
                 yield chunks.chunk(index, {"tool_calls": calls})
             if delta.finish_reason is not None:
                 yield chunks.chunk(index, {}, finish_reason=delta.finish_reason)
+        if folds is not None:
+            await generation.complete(self._fold(folds))
         if self.include_usage:
             yield chunks.usage(generation.usage())
         yield DONE
@@ -182,9 +188,14 @@ class ChatRenderer:
         choices = [_ChoiceFold() for _ in generation.requests]
         async for index, delta in generation.events():
             choices[index].add(delta)
-        want_logprobs = generation.requests[0].logprobs is not None
+        body = self._fold(choices)
+        await generation.complete(body)
+        return body
+
+    def _fold(self, choices: list[_ChoiceFold]) -> dict[str, Any]:
+        want_logprobs = self.generation.requests[0].logprobs is not None
         return {
             **self._head("chat.completion"),
             "choices": [c.render(i, want_logprobs) for i, c in enumerate(choices)],
-            "usage": generation.usage(),
+            "usage": self.generation.usage(),
         }

@@ -147,6 +147,7 @@ class ResponsesRenderer:
             if req.parallel_tool_calls is None
             else req.parallel_tool_calls,
             "previous_response_id": req.previous_response_id,
+            "conversation": None if req.conversation_id is None else {"id": req.conversation_id},
             "store": bool(req.store),
             "temperature": 1.0 if req.temperature is None else req.temperature,
             "text": {"format": fmt},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from ..context import request_context
 from ..protocol.chat import ChatCompletionRequest
 from ..render import ChatRenderer
 from ..translate.chat import chat_call
@@ -16,7 +17,12 @@ from .respond import GenerationResponse
 async def chat_completions(request: Request) -> GenerationResponse:
     req = await parse_body(request, ChatCompletionRequest)
     gateway = gateway_of(request)
-    generation = gateway.start(chat_call(req, gateway.models, gateway.limits))
+    store = None
+    if req.store:
+        store = gateway.store
+        await store.ping()  # fail before generating, not after
+    owner = request_context(request.scope).owner
+    generation = gateway.start(chat_call(req, gateway.models, gateway.limits, store, owner))
     renderer = ChatRenderer(generation, include_usage=req.include_usage)
     return gateway.respond(generation, renderer, req.stream)
 

@@ -85,6 +85,18 @@ class BodyRoute(Route):
             child["route"] = self
         return match, child
 
+    def _path_parameters(self) -> dict[str, Any]:
+        """`{name}` segments of the path, each a required string parameter."""
+        names = [name for name in self.param_convertors]
+        if not names:
+            return {}
+        return {
+            "parameters": [
+                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                for n in names
+            ]
+        }
+
     def operation(self) -> dict[str, Any]:
         """The OpenAPI operation: the request model's schema, a JSON or SSE answer, and the
         error objects (its API's) this route may send."""
@@ -96,6 +108,7 @@ class BodyRoute(Route):
         return {
             "summary": self.summary,
             "operationId": self.name,
+            **self._path_parameters(),
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": request_schema(self.body)}},

@@ -136,6 +136,12 @@ class Generation:
         self.stats.completion_tokens += running if finished is None else finished
         self.stats.finish_reasons.append(delta.finish_reason or "stop")
 
+    @property
+    def wants_body(self) -> bool:
+        """Whether a completion hook waits for the finished body (a streaming renderer then
+        folds its events too)."""
+        return self.call.on_complete is not None
+
     async def complete(self, body: dict[str, Any]) -> None:
         """The renderer's finished response: the call's completion hook runs (a stored
         response is saved) before the client is told the response is complete."""

@@ -1,7 +1,8 @@
-"""State shared by every worker and replica, behind one interface: stored Responses (and,
-with Redis, the rate-limit buckets). SQLite embedded by default, Redis in the stacks."""
+"""State shared by every worker and replica, behind one interface: stored Responses,
+conversations, stored chat completions (and, with Redis, the rate-limit buckets). SQLite
+embedded by default, Redis in the stacks."""
 
-from .base import ResponseStore, StoredResponse, StoreUnavailable
+from .base import Kind, ResponseStore, StoredResponse, StoreUnavailable
 from .open import open_store
 
-__all__ = ["ResponseStore", "StoreUnavailable", "StoredResponse", "open_store"]
+__all__ = ["Kind", "ResponseStore", "StoreUnavailable", "StoredResponse", "open_store"]

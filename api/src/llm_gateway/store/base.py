@@ -1,11 +1,18 @@
 """The store interface. Records are plain JSON-able dicts, scoped by an owner (the API key's
-digest), so one key can never read, continue or delete another's conversations."""
+digest), so one key can never read, continue or delete another's conversations.
+
+Three things live here: stored responses (`save`/`get`/`items`/`delete`), and two kinds of
+objects (`Kind`): conversations, whose items are appended atomically (two responses on one
+conversation at once lose nothing), and stored chat completions. Everything expires `ttl`
+seconds after its last change; responses are capped at `max_responses` in all, objects at
+`max_responses` per owner and kind (the oldest go first)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ..errors import ServiceUnavailable
@@ -54,6 +61,16 @@ class StoredResponse:
         return cls(data["id"], data["response"], data["input_items"], data["conversation"])
 
 
+class Kind(StrEnum):
+    """The objects kept besides responses, each scoped by owner and capped per owner."""
+
+    CONVERSATION = "conversation"
+    COMPLETION = "chat.completion"
+
+
+Change = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class ResponseStore(ABC):
     """Bounded: records expire after `ttl` seconds, and beyond `max_responses` the oldest go."""
 
@@ -73,6 +90,43 @@ class ResponseStore(ABC):
 
     @abstractmethod
     async def delete(self, owner: str, response_id: str) -> bool: ...
+
+    # --- objects: conversations and stored chat completions ---------------------------
+
+    @abstractmethod
+    async def put_object(
+        self, owner: str, kind: Kind, object_id: str, record: dict[str, Any], items: list[Item]
+    ) -> None:
+        """Keep a new object (and, for a conversation, its first items); beyond the cap the
+        owner's oldest object of this kind goes."""
+
+    @abstractmethod
+    async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def update_object(
+        self, owner: str, kind: Kind, object_id: str, change: Change
+    ) -> dict[str, Any] | None:
+        """Replace the record by `change(record)` atomically; None when there is none."""
+
+    @abstractmethod
+    async def delete_object(self, owner: str, kind: Kind, object_id: str) -> bool: ...
+
+    @abstractmethod
+    async def list_objects(self, owner: str, kind: Kind) -> list[dict[str, Any]]:
+        """The owner's live objects of this kind, oldest first."""
+
+    @abstractmethod
+    async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
+        """Add items at the end of a conversation in one step (concurrent appends interleave
+        but lose nothing); False when the conversation does not exist."""
+
+    @abstractmethod
+    async def conversation_items(self, owner: str, conversation_id: str) -> list[Item] | None:
+        """Every item of a conversation in order; None when the conversation does not exist."""
+
+    @abstractmethod
+    async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool: ...
 
     @abstractmethod
     async def ping(self) -> None:

@@ -3,6 +3,11 @@
 Layout (all keys expire after the TTL): `llmgw:resp:<owner>:<id>` holds a record,
 `llmgw:item:<owner>:<id>` each item it introduced (for `item_reference`), and the sorted set
 `llmgw:responses` orders records by creation so the oldest go beyond `max_responses`.
+
+Objects (conversations, stored chat completions): `llmgw:obj:<kind>:<owner>:<id>` holds the
+record, the sorted set `llmgw:idx:<kind>:<owner>` orders an owner's objects by creation (for
+lists and the per-owner cap), and a conversation's items are the list
+`llmgw:citems:<owner>:<id>`, appended with one RPUSH (atomic: concurrent appends lose nothing).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from redis.exceptions import BusyLoadingError, OutOfMemoryError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
+from .base import Change, Item, Kind, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 PREFIX = "llmgw:"
@@ -64,6 +69,29 @@ def _record_key(owner: str, response_id: str) -> str:
 
 def _item_key(owner: str, item_id: str) -> str:
     return f"{PREFIX}item:{owner}:{item_id}"
+
+
+def _object_key(owner: str, kind: Kind, object_id: str) -> str:
+    return f"{PREFIX}obj:{kind}:{owner}:{object_id}"
+
+
+def _index_key(owner: str, kind: Kind) -> str:
+    return f"{PREFIX}idx:{kind}:{owner}"
+
+
+def _items_key(owner: str, conversation_id: str) -> str:
+    return f"{PREFIX}citems:{owner}:{conversation_id}"
+
+
+# Append to a conversation only while it exists, and keep both keys alive as long.
+APPEND_ITEMS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[1])
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+return 1
+"""
 
 
 class RedisStore(ResponseStore):
@@ -129,6 +157,121 @@ class RedisStore(ResponseStore):
 
         await self._run(work)
         return True
+
+    # --- objects ------------------------------------------------------------------------
+
+    @property
+    def _ttl(self) -> int:
+        return max(1, int(self.ttl))
+
+    async def put_object(
+        self, owner: str, kind: Kind, object_id: str, record: dict[str, Any], items: list[Item]
+    ) -> None:
+        now = time.time()
+        index = _index_key(owner, kind)
+
+        async def work() -> list[Any]:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(_object_key(owner, kind, object_id), orjson.dumps(record), ex=self._ttl)
+                if items:
+                    pipe.rpush(_items_key(owner, object_id), *(orjson.dumps(i) for i in items))
+                    pipe.expire(_items_key(owner, object_id), self._ttl)
+                pipe.zadd(index, {object_id: now})
+                pipe.expire(index, self._ttl)
+                pipe.zrange(index, 0, -self.max_responses - 1)
+                results: list[Any] = await pipe.execute()
+            return results
+
+        results = await self._run(work)
+        for doomed in results[-1]:
+            await self.delete_object(owner, kind, doomed.decode())
+
+    async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        raw = await self._run(lambda: self.client.get(_object_key(owner, kind, object_id)))
+        return None if raw is None else dict(orjson.loads(raw))
+
+    async def update_object(
+        self, owner: str, kind: Kind, object_id: str, change: Change
+    ) -> dict[str, Any] | None:
+        key = _object_key(owner, kind, object_id)
+        updated: list[dict[str, Any] | None] = [None]
+
+        async def transaction(pipe: Any) -> None:
+            raw = await pipe.get(key)
+            updated[0] = None if raw is None else change(orjson.loads(raw))
+            pipe.multi()
+            if updated[0] is not None:
+                pipe.set(key, orjson.dumps(updated[0]), ex=self._ttl)
+                pipe.expire(_index_key(owner, kind), self._ttl)  # listed as long as it lives
+
+        # WATCH/MULTI: retried when another client changed the record in between.
+        await self._run(lambda: self.client.transaction(transaction, key))
+        return updated[0]
+
+    async def delete_object(self, owner: str, kind: Kind, object_id: str) -> bool:
+        async def work() -> int:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(_object_key(owner, kind, object_id))
+                pipe.zrem(_index_key(owner, kind), object_id)
+                if kind is Kind.CONVERSATION:
+                    pipe.delete(_items_key(owner, object_id))
+                results: list[Any] = await pipe.execute()
+            return int(results[0])
+
+        return bool(await self._run(work))
+
+    async def list_objects(self, owner: str, kind: Kind) -> list[dict[str, Any]]:
+        index = _index_key(owner, kind)
+
+        async def work() -> list[dict[str, Any]]:
+            ids = [i.decode() for i in await self.client.zrange(index, 0, -1)]
+            if not ids:
+                return []
+            values = await self.client.mget([_object_key(owner, kind, i) for i in ids])
+            expired = [i for i, v in zip(ids, values, strict=True) if v is None]
+            if expired:
+                await self.client.zrem(index, *expired)
+            return [orjson.loads(v) for v in values if v is not None]
+
+        return await self._run(work)
+
+    async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
+        if not items:
+            return await self.get_object(owner, Kind.CONVERSATION, conversation_id) is not None
+        script = self.client.register_script(APPEND_ITEMS)
+        keys = [
+            _object_key(owner, Kind.CONVERSATION, conversation_id),
+            _items_key(owner, conversation_id),
+        ]
+        args: list[bytes | int] = [self._ttl, *(orjson.dumps(i) for i in items)]
+        return bool(await self._run(lambda: script(keys=keys, args=args)))
+
+    async def conversation_items(self, owner: str, conversation_id: str) -> list[Item] | None:
+        async def work() -> list[Item] | None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.exists(_object_key(owner, Kind.CONVERSATION, conversation_id))
+                pipe.lrange(_items_key(owner, conversation_id), 0, -1)
+                exists, raw = await pipe.execute()
+            return [orjson.loads(r) for r in raw] if exists else None
+
+        return await self._run(work)
+
+    async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
+        key = _items_key(owner, conversation_id)
+        removed = [False]
+
+        async def transaction(pipe: Any) -> None:
+            raw = await pipe.lrange(key, 0, -1)
+            doomed = [r for r in raw if orjson.loads(r).get("id") == item_id]
+            removed[0] = bool(doomed)
+            pipe.multi()
+            for r in doomed:
+                pipe.lrem(key, 1, r)
+
+        if await self.get_object(owner, Kind.CONVERSATION, conversation_id) is None:
+            return False
+        await self._run(lambda: self.client.transaction(transaction, key))
+        return removed[0]
 
     async def ping(self) -> None:
         async def work() -> None:

@@ -14,24 +14,41 @@ from typing import Any, TypeVar
 import orjson
 
 from ..env import SettingsError
-from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
+from .base import Change, Item, Kind, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
-    owner TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
-    record BLOB NOT NULL, PRIMARY KEY (owner, id)
-);
-CREATE INDEX IF NOT EXISTS responses_created ON responses (created);
-CREATE INDEX IF NOT EXISTS responses_expires ON responses (expires);
-CREATE TABLE IF NOT EXISTS items (
-    owner TEXT NOT NULL, id TEXT NOT NULL, response_id TEXT NOT NULL, expires REAL NOT NULL,
-    item BLOB NOT NULL, PRIMARY KEY (owner, id)
-);
-CREATE INDEX IF NOT EXISTS items_response ON items (owner, response_id);
-CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
-"""
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: stored responses and the items they introduced (the schema before versions).
+    (
+        """CREATE TABLE IF NOT EXISTS responses (
+            owner TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
+            record BLOB NOT NULL, PRIMARY KEY (owner, id))""",
+        "CREATE INDEX IF NOT EXISTS responses_created ON responses (created)",
+        "CREATE INDEX IF NOT EXISTS responses_expires ON responses (expires)",
+        """CREATE TABLE IF NOT EXISTS items (
+            owner TEXT NOT NULL, id TEXT NOT NULL, response_id TEXT NOT NULL,
+            expires REAL NOT NULL, item BLOB NOT NULL, PRIMARY KEY (owner, id))""",
+        "CREATE INDEX IF NOT EXISTS items_response ON items (owner, response_id)",
+    ),
+    # 2: conversations and stored chat completions (`objects`), conversation items in order.
+    (
+        """CREATE TABLE objects (
+            kind TEXT NOT NULL, owner TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL,
+            expires REAL NOT NULL, record BLOB NOT NULL, PRIMARY KEY (kind, owner, id))""",
+        "CREATE INDEX objects_by_owner ON objects (kind, owner, created)",
+        """CREATE TABLE conversation_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL,
+            conversation_id TEXT NOT NULL, id TEXT NOT NULL, item BLOB NOT NULL)""",
+        "CREATE INDEX conversation_items_by_conversation"
+        " ON conversation_items (owner, conversation_id, seq)",
+        # What `ping` writes: a write fails where a read would pass (read-only, full, locked).
+        "CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL)",
+    ),
+)
+"""Schema version N (`PRAGMA user_version`) is the first N steps. A file made before versions
+(version 0, with step 1's tables) keeps its data: each step only adds."""
+SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000  # concurrent writers (other workers) wait this long for the lock
 
 
@@ -44,6 +61,26 @@ def reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the file to `SCHEMA_VERSION` in one immediate transaction, so that two workers
+    starting together migrate it once."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"store schema version {version} is newer than this server's {SCHEMA_VERSION}"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 class SQLiteStore(ResponseStore):
     def __init__(self, path: str, ttl: float, max_responses: int) -> None:
         super().__init__(ttl, max_responses)
@@ -54,19 +91,40 @@ class SQLiteStore(ResponseStore):
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
+            # Autocommit: `_run` opens each transaction itself, immediate (see there).
+            db = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                migrate(db)
+            except BaseException:
+                db.close()
+                raise
             self._db = db
         return self._db
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
+        """`work` in one transaction. A write takes the write lock at once, so that a
+        read-then-write (append to a conversation, update metadata) can never be overtaken
+        by another worker's write between its read and its write; a read sees one snapshot
+        and waits for no writer (WAL)."""
+
         def locked() -> T:
             with self._lock:
                 db = self._connect()
-                with db:  # one transaction
-                    return work(db)
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    result = work(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return result
 
         try:
             return await asyncio.to_thread(locked)
@@ -121,7 +179,7 @@ class SQLiteStore(ResponseStore):
                 (owner, response_id, time.time()),
             ).fetchone()
 
-        row = await self._run(work)
+        row = await self._run(work, write=False)
         return None if row is None else StoredResponse.from_json(orjson.loads(row[0]))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
@@ -135,7 +193,7 @@ class SQLiteStore(ResponseStore):
                 (owner, *item_ids, time.time()),
             ).fetchall()
 
-        return {row[0]: orjson.loads(row[1]) for row in await self._run(work)}
+        return {row[0]: orjson.loads(row[1]) for row in await self._run(work, write=False)}
 
     async def delete(self, owner: str, response_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -146,6 +204,132 @@ class SQLiteStore(ResponseStore):
                 "DELETE FROM items WHERE owner = ? AND response_id = ?", (owner, response_id)
             )
             return bool(gone)
+
+        return await self._run(work)
+
+    # --- objects ------------------------------------------------------------------------
+
+    async def put_object(
+        self, owner: str, kind: Kind, object_id: str, record: dict[str, Any], items: list[Item]
+    ) -> None:
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, owner, object_id, now, now + self.ttl, orjson.dumps(record)),
+            )
+            self._add_items(db, owner, object_id, items)
+            doomed = db.execute(
+                "SELECT id FROM objects WHERE kind = ? AND owner = ? AND (expires < ? OR id IN"
+                " (SELECT id FROM objects WHERE kind = ? AND owner = ?"
+                " ORDER BY created DESC, rowid DESC LIMIT -1 OFFSET ?))",
+                (kind, owner, now, kind, owner, self.max_responses),
+            ).fetchall()
+            for (doomed_id,) in doomed:
+                self._drop(db, owner, kind, doomed_id)
+
+        await self._run(work)
+
+    @staticmethod
+    def _add_items(
+        db: sqlite3.Connection, owner: str, conversation_id: str, items: list[Item]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO conversation_items (owner, conversation_id, id, item) VALUES (?, ?, ?, ?)",
+            [(owner, conversation_id, i["id"], orjson.dumps(i)) for i in items],
+        )
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, owner: str, kind: Kind, object_id: str) -> bool:
+        gone = db.execute(
+            "DELETE FROM objects WHERE kind = ? AND owner = ? AND id = ?", (kind, owner, object_id)
+        ).rowcount
+        if kind is Kind.CONVERSATION:
+            db.execute(
+                "DELETE FROM conversation_items WHERE owner = ? AND conversation_id = ?",
+                (owner, object_id),
+            )
+        return bool(gone)
+
+    @staticmethod
+    def _live(db: sqlite3.Connection, owner: str, kind: Kind, object_id: str) -> Any:
+        return db.execute(
+            "SELECT record FROM objects WHERE kind = ? AND owner = ? AND id = ? AND expires >= ?",
+            (kind, owner, object_id, time.time()),
+        ).fetchone()
+
+    async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        row = await self._run(lambda db: self._live(db, owner, kind, object_id), write=False)
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    async def update_object(
+        self, owner: str, kind: Kind, object_id: str, change: Change
+    ) -> dict[str, Any] | None:
+        def work(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = self._live(db, owner, kind, object_id)
+            if row is None:
+                return None
+            record = change(orjson.loads(row[0]))
+            db.execute(
+                "UPDATE objects SET record = ?, expires = ?"
+                " WHERE kind = ? AND owner = ? AND id = ?",
+                (orjson.dumps(record), time.time() + self.ttl, kind, owner, object_id),
+            )
+            return record
+
+        return await self._run(work)
+
+    async def delete_object(self, owner: str, kind: Kind, object_id: str) -> bool:
+        return await self._run(lambda db: self._drop(db, owner, kind, object_id))
+
+    async def list_objects(self, owner: str, kind: Kind) -> list[dict[str, Any]]:
+        def work(db: sqlite3.Connection) -> list[Any]:
+            return db.execute(
+                "SELECT record FROM objects WHERE kind = ? AND owner = ? AND expires >= ?"
+                " ORDER BY created, rowid",
+                (kind, owner, time.time()),
+            ).fetchall()
+
+        return [orjson.loads(row[0]) for row in await self._run(work, write=False)]
+
+    async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            if self._live(db, owner, Kind.CONVERSATION, conversation_id) is None:
+                return False
+            self._add_items(db, owner, conversation_id, items)
+            db.execute(
+                "UPDATE objects SET expires = ? WHERE kind = ? AND owner = ? AND id = ?",
+                (time.time() + self.ttl, Kind.CONVERSATION, owner, conversation_id),
+            )
+            return True
+
+        return await self._run(work)
+
+    async def conversation_items(self, owner: str, conversation_id: str) -> list[Item] | None:
+        def work(db: sqlite3.Connection) -> list[Any] | None:
+            if self._live(db, owner, Kind.CONVERSATION, conversation_id) is None:
+                return None
+            return db.execute(
+                "SELECT item FROM conversation_items WHERE owner = ? AND conversation_id = ?"
+                " ORDER BY seq",
+                (owner, conversation_id),
+            ).fetchall()
+
+        rows = await self._run(work, write=False)
+        return None if rows is None else [orjson.loads(row[0]) for row in rows]
+
+    async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            if self._live(db, owner, Kind.CONVERSATION, conversation_id) is None:
+                return False
+            return bool(
+                db.execute(
+                    "DELETE FROM conversation_items"
+                    " WHERE owner = ? AND conversation_id = ? AND id = ?",
+                    (owner, conversation_id, item_id),
+                ).rowcount
+            )
 
         return await self._run(work)
 
@@ -161,7 +345,8 @@ class SQLiteStore(ResponseStore):
             finally:
                 db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-        await self._run(probe)
+        # Deferred: the INSERT takes the write lock, under the one-second timeout set above.
+        await self._run(probe, write=False)
 
     async def close(self) -> None:
         with self._lock:

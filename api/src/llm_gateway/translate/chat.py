@@ -1,4 +1,6 @@
-"""`POST /v1/chat/completions` → a `Call`: one prompt group of `n` choices."""
+"""`POST /v1/chat/completions` → a `Call`: one prompt group of `n` choices; with `store: true`
+a completion hook that keeps the request's messages, the finished completion (the renderer's
+folded body, streamed or not) and `metadata` for `GET /v1/chat/completions`."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ from typing import Any
 from ..backends import GenerationRequest, Message, PromptGroup, ToolSpec
 from ..protocol.chat import ChatCompletionRequest, ChatMessage, NamedToolChoice
 from ..protocol.common import SamplingFields
-from ..service.call import Call
+from ..service.call import Call, CompletionHook
 from ..service.limits import Limits
 from ..service.registry import ModelRegistry
+from ..store import Kind, ResponseStore
 from . import rules
 
 HANDLED = frozenset(
@@ -23,6 +26,8 @@ HANDLED = frozenset(
         "max_tokens",
         "max_completion_tokens",
         "user",
+        "store",
+        "metadata",
     }
 )
 """Chat fields this translator honours for every backend (the rest: the backend's
@@ -60,7 +65,47 @@ def check_limits(req: ChatCompletionRequest, limits: Limits) -> None:
     limits.check_tools(req.tools)
 
 
-def chat_call(req: ChatCompletionRequest, models: ModelRegistry, limits: Limits) -> Call:
+def stored_message(completion_id: str, index: int, message: ChatMessage) -> dict[str, Any]:
+    """A request message as `GET /v1/chat/completions/{id}/messages` lists it."""
+    parts = message.content if isinstance(message.content, list) else None
+    out: dict[str, Any] = {
+        "id": f"{completion_id}-{index}",
+        "role": message.role,
+        "content": message.text() if message.content is not None else None,
+        "refusal": None,
+        "content_parts": [p.model_dump(exclude_none=True) for p in parts] if parts else None,
+    }
+    if message.name is not None:
+        out["name"] = message.name
+    if message.tool_calls:
+        out["tool_calls"] = [call.model_dump() for call in message.tool_calls]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+def storing(store: ResponseStore, owner: str, req: ChatCompletionRequest) -> CompletionHook:
+    """Keep the finished completion (with the request's `metadata`) and its messages."""
+
+    async def save(body: dict[str, Any]) -> None:
+        completion_id = body["id"]
+        record = {
+            "completion": {**body, "metadata": req.metadata or {}},
+            "messages": [stored_message(completion_id, i, m) for i, m in enumerate(req.messages)],
+        }
+        await store.put_object(owner, Kind.COMPLETION, completion_id, record, [])
+
+    return save
+
+
+def chat_call(
+    req: ChatCompletionRequest,
+    models: ModelRegistry,
+    limits: Limits,
+    store: ResponseStore | None = None,
+    owner: str = "",
+) -> Call:
+    """`store` (already pinged) keeps the completion when the request asks for it."""
     check_limits(req, limits)
     served = models.resolve(req.model, "chat")
     max_tokens = rules.completion_tokens(served, limits, req.token_limit, req.token_limit_param)
@@ -92,4 +137,5 @@ def chat_call(req: ChatCompletionRequest, models: ModelRegistry, limits: Limits)
         served,
         (PromptGroup(request, req.n or 1),),
         ignored=rules.ignored(req.given_fields(), HANDLED, served),
+        on_complete=storing(store, owner, req) if req.store and store is not None else None,
     )

@@ -1,6 +1,8 @@
-"""`POST /v1/responses` → a `Call`: the stored history (`previous_response_id`) and this
-input as one chat prompt, and a completion hook that stores the finished response (when
-`store` is true) for the next turn, `item_reference`s and `GET /v1/responses/{id}`.
+"""`POST /v1/responses` → a `Call`: the stored history (`previous_response_id`, or the items
+of a `conversation`) and this input as one chat prompt, and a completion hook that stores the
+finished response (when `store` is true) for the next turn, `item_reference`s and
+`GET /v1/responses/{id}`, and appends this input and the output to the conversation (in one
+atomic step of the store, so concurrent responses on one conversation lose nothing).
 
 Items are kept in the shape `GET /v1/responses/{id}/input_items` returns them: each with an
 id, content as typed parts, `status: completed`.
@@ -41,6 +43,7 @@ HANDLED = frozenset(
         "input",
         "instructions",
         "previous_response_id",
+        "conversation",
         "store",
         "stream",
         "stream_options",
@@ -171,16 +174,39 @@ def check_limits(req: CreateResponseRequest, items: list[AnyItem], limits: Limit
 
 
 def storing(
-    store: ResponseStore, owner: str, input_items: list[Item], history: list[Item]
+    store: ResponseStore,
+    owner: str,
+    input_items: list[Item],
+    history: list[Item],
+    *,
+    keep: bool = True,
+    conversation_id: str | None = None,
 ) -> CompletionHook:
     """The completion hook of a stored response: the finished response (the renderer's body,
-    with its id), the input items it was given, and the conversation a next turn continues."""
+    with its id), the input items it was given, and the conversation a next turn continues
+    (when `keep`); with `conversation_id`, the input and output items appended to it."""
 
     async def save(response: dict[str, Any]) -> None:
-        conversation = [*history, *input_items, *response.get("output", [])]
-        await store.save(owner, StoredResponse(response["id"], response, input_items, conversation))
+        output = response.get("output", [])
+        appended = [*input_items, *output]
+        if conversation_id is not None and not await store.append_items(
+            owner, conversation_id, appended
+        ):
+            raise _no_conversation(conversation_id)  # deleted while this response ran
+        if keep:
+            conversation = [*history, *input_items, *output]
+            record = StoredResponse(response["id"], response, input_items, conversation)
+            await store.save(owner, record)
 
     return save
+
+
+def _no_conversation(conversation_id: str) -> NotFound:
+    return NotFound(
+        f"Conversation with id '{conversation_id}' not found.",
+        param="conversation",
+        code="conversation_not_found",
+    )
 
 
 async def response_call(
@@ -200,9 +226,15 @@ async def response_call(
         max_tokens, fitted = rules.fitted_tokens(served, limits, max_tokens, "max_output_tokens")
     else:
         max_tokens = limits.completion_tokens(None, explicit=False)
-    if req.store:
+    conversation_id = req.conversation_id
+    if req.store or conversation_id is not None:
         await store.ping()  # fail before generating, not after
     history: list[Item] = []
+    if conversation_id is not None:
+        items_so_far = await store.conversation_items(owner, conversation_id)
+        if items_so_far is None:
+            raise _no_conversation(conversation_id)
+        history = items_so_far
     if req.previous_response_id is not None:
         previous = await store.get(owner, req.previous_response_id)
         if previous is None:
@@ -212,7 +244,7 @@ async def response_call(
                 code="previous_response_not_found",
             )
         history = previous.conversation
-    input_items = await _resolve(items, owner, store)
+    input_items = await resolve_items(items, owner, store)
     request = GenerationRequest(
         model=req.model,
         messages=to_messages([*history, *input_items], req.instructions),
@@ -228,7 +260,16 @@ async def response_call(
         served,
         (PromptGroup(request),),
         ignored=(*_ignored(req, served), *fitted),
-        on_complete=storing(store, owner, input_items, history) if req.store else None,
+        on_complete=storing(
+            store,
+            owner,
+            input_items,
+            history,
+            keep=bool(req.store),
+            conversation_id=conversation_id,
+        )
+        if req.store or conversation_id is not None
+        else None,
     )
 
 
@@ -247,7 +288,9 @@ def _ignored(req: CreateResponseRequest, served: ServedModel) -> tuple[str, ...]
     return rules.ignored(given, HANDLED, served, *extra)
 
 
-async def _resolve(items: list[AnyItem], owner: str, store: ResponseStore) -> list[Item]:
+async def resolve_items(
+    items: list[AnyItem], owner: str, store: ResponseStore, field: str = "input"
+) -> list[Item]:
     """Input items as stored items; `item_reference`s replaced by what they refer to."""
     references = [i.id for i in items if isinstance(i, ItemReference)]
     found = await store.items(owner, references) if references else {}
@@ -257,13 +300,13 @@ async def _resolve(items: list[AnyItem], owner: str, store: ResponseStore) -> li
             if item.id not in found:
                 raise NotFound(
                     f"Item with id '{item.id}' not found.",
-                    param=f"input[{index}].id",
+                    param=f"{field}[{index}].id",
                     code="item_not_found",
                 )
             resolved.append(found[item.id])
             continue
         if isinstance(item, MessageItem):
-            rules.text_only(non_text_parts(item.content), f"input[{index}].content")
+            rules.text_only(non_text_parts(item.content), f"{field}[{index}].content")
         resolved.append(stored_item(item))
     return resolved
 
