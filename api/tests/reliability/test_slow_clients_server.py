@@ -54,7 +54,9 @@ def test_slow_headers_and_bodies_hold_no_worker_no_slot_and_their_sockets_come_b
             poll_until(
                 lambda: len(socket_inodes(worker)),
                 10,
-                until=lambda count: count >= baseline + 2 * SLOW_CLIENTS,
+                # Not `baseline +`: the baseline may still hold the first request's
+                # connection, which the server closes in its own time.
+                until=lambda count: count >= 2 * SLOW_CLIENTS,
                 what="the worker to accept every slow client",
             )
             # Everyone else is answered meanwhile, streamed or not.
