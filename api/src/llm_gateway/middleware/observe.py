@@ -67,13 +67,16 @@ class ObserveMiddleware:
         context = request_context(scope)
         context.request_id, context.started = request_id, start
         status: int | None = None
+        last_byte: float | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, last_byte
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), *id_headers]}
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                last_byte = time.perf_counter()
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             crash: Exception | None = None
@@ -84,7 +87,10 @@ class ObserveMiddleware:
                 if status is None:
                     await error_response(api_error(exc), scope)(scope, receive, send_with_id)
             finally:
-                self._observe(scope, context, status, time.perf_counter() - start, crash)
+                # Arrival to last byte: work done after it (usage counted in the store)
+                # is no part of what the client waited for.
+                end = last_byte if last_byte is not None else time.perf_counter()
+                self._observe(scope, context, status, end - start, crash)
 
     def _observe(
         self,

@@ -33,12 +33,18 @@ REQUEST_LATENCY_BUCKETS = (
     40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
 )  # fmt: skip
 
+# The gateway's own share of a request: sub-millisecond to a second.
+OVERHEAD_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+
 
 class GenerationRecord(Protocol):
     """What the metrics read from a finished generation (the service's GenerationStats)."""
 
     model: str
     queue_wait: float | None
+    started: float
     first_token_at: float | None
     finished_at: float | None
     prompt_tokens: int
@@ -123,6 +129,7 @@ class _ModelSeries(NamedTuple):
     queue_time: Any
     ttft: Any
     tpot: Any
+    overhead: Any
     prompt_tokens: Any
     generation_tokens: Any
     disconnects: Any
@@ -174,6 +181,14 @@ class Metrics:
             "Mean inter-token latency of a request: (last - first token time) / (tokens - 1).",
             ["model"],
             buckets=TPOT_BUCKETS,
+            registry=r,
+        )
+        self.overhead = Histogram(
+            PREFIX + "request_overhead_seconds",
+            "Time the gateway itself adds to a generation request: end to end minus the "
+            "queue wait and the backend's own time (parsing, translating, rendering, sending).",
+            ["model"],
+            buckets=OVERHEAD_BUCKETS,
             registry=r,
         )
         self.prompt_tokens = Counter(
@@ -232,7 +247,7 @@ class Metrics:
         if series is None:
             series = self._per_model[model] = _ModelSeries(
                 *(m.labels(model) for m in (self.e2e_latency, self.queue_time, self.ttft)),
-                *(m.labels(model) for m in (self.tpot, self.prompt_tokens)),
+                *(m.labels(model) for m in (self.tpot, self.overhead, self.prompt_tokens)),
                 *(m.labels(model) for m in (self.generation_tokens, self.disconnects)),
             )
         return series
@@ -263,6 +278,9 @@ class Metrics:
         if generation.queue_wait is not None:  # it ran; refusals (429) have no latency
             series.e2e_latency.observe(duration)
             series.queue_time.observe(generation.queue_wait)
+            if generation.finished_at is not None:
+                backend = generation.finished_at - generation.started
+                series.overhead.observe(max(0.0, duration - generation.queue_wait - backend))
         ttft = generation.ttft
         if ttft is not None:
             series.ttft.observe(ttft)
