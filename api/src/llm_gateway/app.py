@@ -21,15 +21,27 @@ from .lifecycle import ShutdownSignal
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
+from .middleware.quota import QuotaMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
-from .routes import chat, completions, embeddings, health, messages, metrics, models, responses
+from .routes import (
+    chat,
+    completions,
+    embeddings,
+    health,
+    messages,
+    metrics,
+    models,
+    responses,
+    usage,
+)
 from .routes.gateway import Gateway
 from .routes.openapi import document
 from .service import ModelRegistry
 from .service.admission import Admission
 from .service.limits import Limits
+from .service.quotas import Quotas
 from .store import open_store
 from .translate.openai_tokens import Cl100kDecoder
 
@@ -102,6 +114,18 @@ def create_app(
         max_tokens=settings.max_tokens,
     )
     store = open_store(settings.response_store, settings.response_ttl, settings.response_store_max)
+    try:
+        keys = KeyRing(settings.api_keys, settings.api_keys_file)
+    except ValueError as exc:
+        raise SettingsError(f"invalid configuration:\n  {exc}") from None
+    quotas: Quotas | None = None
+    if keys.enabled:
+        quotas = Quotas(keys.quotas, store, on_store_error=app_metrics.keys.store_failed)
+        for name, quota in keys.quotas.items():
+            if quota.tokens_per_day is not None:
+                app_metrics.keys.quota(name, "tokens_per_day", quota.tokens_per_day)
+            if quota.requests_per_minute is not None:
+                app_metrics.keys.quota(name, "requests_per_minute", quota.requests_per_minute)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +157,7 @@ def create_app(
     app.state.shutting_down = shutdown = ShutdownSignal()
     app.state.registry = registry
     app.state.metrics = app_metrics
+    app.state.quotas = quotas
     app.state.gateway = Gateway(
         models=registry,
         limits=limits,
@@ -154,7 +179,7 @@ def create_app(
             *embeddings.routes,
         ]
     )
-    for router in (responses.router, models.router, health.router, metrics.router):
+    for router in (responses.router, models.router, usage.router, health.router, metrics.router):
         app.include_router(router)
     api_routes = list(app.router.routes)
     fastapi_openapi = app.openapi
@@ -169,6 +194,8 @@ def create_app(
     # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
     # too; keys are checked, then rate limits, before a body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if quotas is not None:
+        app.add_middleware(QuotaMiddleware, quotas=quotas)
     if settings.rate_limit_rpm:
         app.add_middleware(
             RateLimitMiddleware,
@@ -178,7 +205,7 @@ def create_app(
         )
     app.add_middleware(
         AuthMiddleware,
-        keys=KeyRing(settings.api_keys, settings.api_keys_file),
+        keys=keys,
         metrics_token=settings.metrics_token,
     )
     app.add_middleware(

@@ -28,6 +28,9 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     owner: str = OPEN_OWNER
     """Whose stored responses this request may see: the API key's digest, or OPEN_OWNER."""
+    key_name: str | None = None
+    """The API key's name (OPEN_OWNER without keys; None: no key was asked for, as on the
+    health checks and /metrics). What per-key metrics, the log line and quotas use."""
     generation: Generation | None = None
     stats: GenerationStats | None = None
     """The figures of a request without a generation (embeddings)."""

@@ -55,7 +55,8 @@ class ServerProcess:
             self._own_metrics_dir = tempfile.mkdtemp(prefix="llm-gateway-test-metrics-")
             full_env["PROMETHEUS_MULTIPROC_DIR"] = self._own_metrics_dir
         if "RESPONSE_STORE" not in env:  # its own store, not the repository's data/
-            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "responses.db"
+            # In a folder of its own: a scrape reads every *.db file of the metrics folder.
+            store = Path(self._own_metrics_dir or tempfile.mkdtemp()) / "store" / "responses.db"
             full_env["RESPONSE_STORE"] = str(store)
         self.log_path = Path(f"/tmp/llm-gateway-test-{self.port}.log")
         self._log = self.log_path.open("wb")

@@ -113,11 +113,13 @@ class ObserveMiddleware:
             duration=duration,
             error_type=error_type,
             generation=stats,
+            key_name=context.key_name,
         )
         fields: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
             "status": status,
+            "key": context.key_name,
             "duration_ms": round(duration * 1000, 2),
             "model": stats.model if stats else None,
             "backend": stats.backend if stats else None,

@@ -122,6 +122,79 @@ class UpstreamSeries:
         self._up.labels(upstream).set(1 if is_up else 0)
 
 
+class KeySeries:
+    """Per-API-key-name series: names come from the configured keys (`open` without keys),
+    so the number of series is bounded by the number of keys; no secret is ever a label."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self._requests = Counter(
+            PREFIX + "key_requests",
+            "Requests made with each API key name (health checks and /metrics left out).",
+            ["key"],
+            registry=r,
+        )
+        self._prompt = Counter(
+            PREFIX + "key_prompt_tokens",
+            "Prompt tokens used by each key name.",
+            ["key"],
+            registry=r,
+        )
+        self._completion = Counter(
+            PREFIX + "key_completion_tokens",
+            "Completion tokens used by each key name.",
+            ["key"],
+            registry=r,
+        )
+        self._refusals = Counter(
+            PREFIX + "key_refusals",
+            "Requests of each key name answered 429, by error type (insufficient_quota: its "
+            "token budget is spent; rate_limit_exceeded: too many requests).",
+            ["key", "type"],
+            registry=r,
+        )
+        self._quota = Gauge(
+            PREFIX + "key_quota",
+            "Each key name's configured quota: kind tokens_per_day or requests_per_minute.",
+            ["key", "kind"],
+            multiprocess_mode="max",
+            registry=r,
+        )
+        self.store_errors = Counter(
+            PREFIX + "store_errors",
+            "Failed calls to the shared store by operation (quotas fail open meanwhile).",
+            ["operation"],
+            registry=r,
+        )
+        self._children: dict[str, tuple[Any, Any, Any]] = {}
+
+    def quota(self, key: str, kind: str, limit: int) -> None:
+        self._quota.labels(key, kind).set(limit)
+
+    def store_failed(self, operation: str) -> None:
+        self.store_errors.labels(operation).inc()
+
+    def observe(
+        self, key: str, status: int, error_type: str | None, generation: GenerationRecord | None
+    ) -> None:
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._requests.labels(key),
+                self._prompt.labels(key),
+                self._completion.labels(key),
+            )
+        requests, prompt, completion = children
+        requests.inc()
+        if status == 429 and error_type is not None:
+            self._refusals.labels(key, error_type).inc()
+        if generation is not None:
+            if generation.prompt_tokens:
+                prompt.inc(generation.prompt_tokens)
+            if generation.completion_tokens:
+                completion.inc(generation.completion_tokens)
+
+
 class _ModelSeries(NamedTuple):
     """One served model's request series (label children, looked up once)."""
 
@@ -228,6 +301,7 @@ class Metrics:
             registry=r,
         )
         self.upstreams = UpstreamSeries(r)
+        self.keys = KeySeries(r)
 
     def add_model(self, model: str, backend: str) -> Callable[[int, int], None]:
         """Announce a served model; returns what its slots call on every change (the
@@ -261,6 +335,7 @@ class Metrics:
         duration: float,
         error_type: str | None,
         generation: GenerationRecord | None,
+        key_name: str | None = None,
     ) -> None:
         """Once per request, when its response has really finished (streams included). Label
         children are looked up once and kept: every label value here is bounded (route
@@ -272,6 +347,8 @@ class Metrics:
         counter.inc()
         if error_type is not None:
             self.errors.labels(error_type).inc()
+        if key_name is not None:
+            self.keys.observe(key_name, status, error_type, generation)
         if generation is None:
             return
         series = self._model_series(generation.model)

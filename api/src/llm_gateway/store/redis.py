@@ -17,7 +17,7 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
+from .base import Item, KeyUsage, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 PREFIX = "llmgw:"
@@ -41,6 +41,22 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now)
 redis.call('EXPIRE', KEYS[1], ttl)
 return tostring(wait)
 """
+
+
+USAGE_TTL = 40 * 86_400  # a day's usage is kept 40 days
+MINUTE_TTL = 120
+
+
+def _usage_key(name: str, day: str) -> str:
+    return f"{PREFIX}usage:{name}:{day}"
+
+
+def _usage(raw: dict[bytes, bytes]) -> KeyUsage:
+    return KeyUsage(
+        int(raw.get(b"requests", 0)),
+        int(raw.get(b"prompt_tokens", 0)),
+        int(raw.get(b"completion_tokens", 0)),
+    )
 
 
 def _record_key(owner: str, response_id: str) -> str:
@@ -114,6 +130,36 @@ class RedisStore(ResponseStore):
 
         await self._run(work)
         return True
+
+    async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
+        async def work() -> tuple[int, KeyUsage]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                if minute is not None:
+                    counter = f"{PREFIX}rpm:{name}:{minute}"
+                    pipe.incr(counter)
+                    pipe.expire(counter, MINUTE_TTL)
+                pipe.hgetall(_usage_key(name, day))
+                results = await pipe.execute()
+            return (int(results[0]) if minute is not None else 0), _usage(results[-1])
+
+        return await self._run(work)
+
+    async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
+        key = _usage_key(name, day)
+
+        async def work() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hincrby(key, "requests", 1)
+                pipe.hincrby(key, "prompt_tokens", prompt)
+                pipe.hincrby(key, "completion_tokens", completion)
+                pipe.expire(key, USAGE_TTL)
+                await pipe.execute()
+
+        await self._run(work)
+
+    async def usage(self, name: str, day: str) -> KeyUsage:
+        raw: Any = await self._run(lambda: self.client.hgetall(_usage_key(name, day)))  # type: ignore[arg-type,return-value]
+        return _usage(raw)
 
     async def ping(self) -> None:
         async def work() -> None:

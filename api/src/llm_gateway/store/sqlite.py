@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .base import Item, ResponseStore, StoredResponse, StoreUnavailable
+from .base import Item, KeyUsage, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -29,6 +29,15 @@ CREATE TABLE IF NOT EXISTS items (
     item BLOB NOT NULL, PRIMARY KEY (owner, id)
 );
 CREATE INDEX IF NOT EXISTS items_response ON items (owner, response_id);
+CREATE TABLE IF NOT EXISTS key_usage (
+    name TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (name, day)
+);
+CREATE TABLE IF NOT EXISTS key_minutes (
+    name TEXT NOT NULL, minute INTEGER NOT NULL, requests INTEGER NOT NULL,
+    PRIMARY KEY (name, minute)
+);
 """
 
 
@@ -124,6 +133,48 @@ class SQLiteStore(ResponseStore):
             return bool(gone)
 
         return await self._run(work)
+
+    async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
+        def work(db: sqlite3.Connection) -> tuple[int, KeyUsage]:
+            count = 0
+            if minute is not None:
+                db.execute("DELETE FROM key_minutes WHERE name = ? AND minute < ?", (name, minute))
+                db.execute(
+                    "INSERT INTO key_minutes VALUES (?, ?, 1) ON CONFLICT (name, minute) "
+                    "DO UPDATE SET requests = requests + 1",
+                    (name, minute),
+                )
+                count = db.execute(
+                    "SELECT requests FROM key_minutes WHERE name = ? AND minute = ?",
+                    (name, minute),
+                ).fetchone()[0]
+            return count, self._usage(db, name, day)
+
+        return await self._run(work)
+
+    async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO key_usage VALUES (?, ?, 1, ?, ?) ON CONFLICT (name, day) DO UPDATE "
+                "SET requests = requests + 1,"
+                " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+                " completion_tokens = completion_tokens + excluded.completion_tokens",
+                (name, day, prompt, completion),
+            )
+
+        await self._run(work)
+
+    async def usage(self, name: str, day: str) -> KeyUsage:
+        return await self._run(lambda db: self._usage(db, name, day))
+
+    @staticmethod
+    def _usage(db: sqlite3.Connection, name: str, day: str) -> KeyUsage:
+        row = db.execute(
+            "SELECT requests, prompt_tokens, completion_tokens FROM key_usage "
+            "WHERE name = ? AND day = ?",
+            (name, day),
+        ).fetchone()
+        return KeyUsage() if row is None else KeyUsage(*row)
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
