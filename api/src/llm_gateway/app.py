@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
@@ -44,6 +44,11 @@ from .service.limits import Limits
 from .service.quotas import Quotas
 from .store import open_store
 from .translate.openai_tokens import Cl100kDecoder
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from .observability.tracing import Tracing
 
 log = structlog.get_logger("llm_gateway.app")
 
@@ -85,11 +90,36 @@ def _serve(
     )
 
 
+def _tracing(settings: Settings, metrics: Metrics, exporter: SpanExporter | None) -> Tracing | None:
+    """Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (or a test gives its exporter)."""
+    if exporter is None and not settings.otel_exporter_otlp_endpoint:
+        return None  # the SDK is not even imported
+    try:
+        from .observability.tracing import Tracing, otlp_exporter
+    except ImportError as exc:
+        raise SettingsError(
+            "invalid configuration:\n  OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry "
+            f"SDK is not installed ({exc.name}): pip install 'llm-gateway[otel]'"
+        ) from None
+    return Tracing(
+        exporter or otlp_exporter(settings.otel_exporter_otlp_endpoint or ""),
+        service_name=settings.otel_service_name,
+        version=__version__,
+        on_dropped=metrics.spans_dropped.inc,
+        log_content=settings.log_content,
+        batch=exporter is None,
+    )
+
+
 def create_app(
-    settings: Settings | None = None, *, backend_options: Mapping[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    backend_options: Mapping[str, Any] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The whole app. Each backend reads its own settings from the environment (and its
-    MODELS_FILE entry); `backend_options` override them (tests)."""
+    MODELS_FILE entry); `backend_options` override them (tests). `span_exporter`: traces go
+    there, synchronously (tests: the SDK's in-memory exporter)."""
     settings = settings or load_settings()
     configure_logging(settings)  # process-wide by nature; everything else is per app
     if not settings.auth_enabled:
@@ -98,6 +128,7 @@ def create_app(
             message="API_KEYS is not set: every route is open to anyone who can reach it.",
         )
     app_metrics = Metrics(version=__version__)
+    tracing = _tracing(settings, app_metrics, span_exporter)
     registry = ModelRegistry()
     for spec in served_models(settings):
         _serve(registry, app_metrics, settings, spec, backend_options)
@@ -140,6 +171,8 @@ def create_app(
             for b in registry.backends():
                 await b.close()
             await store.close()
+            if tracing is not None:
+                await asyncio.to_thread(tracing.shutdown)  # what is queued goes out
 
     app = FastAPI(
         title="llm-gateway",
@@ -158,6 +191,7 @@ def create_app(
     app.state.registry = registry
     app.state.metrics = app_metrics
     app.state.quotas = quotas
+    app.state.tracing = tracing
     app.state.gateway = Gateway(
         models=registry,
         limits=limits,
@@ -213,5 +247,6 @@ def create_app(
         metrics=app_metrics,
         routes=api_routes,
         log_content=settings.log_content,
+        tracing=tracing,
     )
     return app

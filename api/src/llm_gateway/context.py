@@ -32,6 +32,8 @@ class RequestContext:
     """The API key's name (OPEN_OWNER without keys; None: no key was asked for, as on the
     health checks and /metrics). What per-key metrics, the log line and quotas use."""
     generation: Generation | None = None
+    response_id: str | None = None
+    """The id the response carries (`chatcmpl-…`, `msg_…`, `resp_…`), where it has one."""
     stats: GenerationStats | None = None
     """The figures of a request without a generation (embeddings)."""
     error: BaseException | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.datastructures import Headers
@@ -22,6 +22,9 @@ from ..errors import api_error
 from ..http_errors import ANTHROPIC_PATHS, error_response
 from ..observability.metrics import Metrics
 from ..observability.request_id import HEADER, request_id_from
+
+if TYPE_CHECKING:  # the OpenTelemetry SDK is imported only when tracing is on
+    from ..observability.tracing import RequestTrace, Tracing
 
 log = structlog.get_logger("llm_gateway.request")
 
@@ -49,8 +52,10 @@ class ObserveMiddleware:
         metrics: Metrics,
         routes: Sequence[BaseRoute],
         log_content: bool = False,
+        tracing: Tracing | None = None,
     ) -> None:
         self.app = app
+        self.tracing = tracing
         self.metrics = metrics
         self.routes = routes
         self.log_content = log_content
@@ -78,6 +83,7 @@ class ObserveMiddleware:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 last_byte = time.perf_counter()
 
+        trace = self.tracing.start(scope) if self.tracing is not None else None
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             crash: Exception | None = None
             try:
@@ -90,7 +96,9 @@ class ObserveMiddleware:
                 # Arrival to last byte: work done after it (usage counted in the store)
                 # is no part of what the client waited for.
                 end = last_byte if last_byte is not None else time.perf_counter()
-                self._observe(scope, context, status, end - start, crash)
+                if trace is not None:
+                    trace.detach()
+                self._observe(scope, context, status, end - start, crash, trace)
 
     def _observe(
         self,
@@ -99,6 +107,7 @@ class ObserveMiddleware:
         status: int | None,
         duration: float,
         crash: Exception | None,
+        trace: RequestTrace | None = None,
     ) -> None:
         generation = context.generation
         stats = context.figures
@@ -106,8 +115,9 @@ class ObserveMiddleware:
         client_error = api_error(error) if error is not None else None
         error_type = client_error.type if client_error else None
         status = status or 500  # nothing was sent: the task was cancelled mid-way
+        route = route_of(scope, self.routes)
         self.metrics.observe_request(
-            route=route_of(scope, self.routes),
+            route=route,
             method=scope["method"],
             status=status,
             duration=duration,
@@ -133,6 +143,19 @@ class ObserveMiddleware:
         }
         if self.log_content and generation is not None:
             fields.update(generation.transcript())
+        if trace is not None and self.tracing is not None:
+            fields.update(trace.ids)
+            self.tracing.finish(
+                trace,
+                route=route,
+                status=status,
+                error_type=error_type,
+                stats=stats,
+                generation=generation,
+                response_id=context.response_id,
+                request_id=context.request_id,
+                key_name=context.key_name,
+            )
         if crash is not None:
             log.error("request", exc_info=crash, **fields)
         elif status >= 500:

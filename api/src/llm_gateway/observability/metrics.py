@@ -300,6 +300,11 @@ class Metrics:
             multiprocess_mode="max",
             registry=r,
         )
+        self.spans_dropped = Counter(
+            PREFIX + "trace_spans_dropped",
+            "Spans the trace exporter could not deliver (collector down or refusing).",
+            registry=r,
+        )
         self.upstreams = UpstreamSeries(r)
         self.keys = KeySeries(r)
 

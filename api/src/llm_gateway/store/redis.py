@@ -17,11 +17,13 @@ import structlog
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ..spans import child_span
 from .base import Item, KeyUsage, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 PREFIX = "llmgw:"
 INDEX = PREFIX + "responses"
+SPAN_ATTRIBUTES = {"db.system.name": "redis"}
 
 log = structlog.get_logger("llm_gateway.store")
 
@@ -76,9 +78,10 @@ class RedisStore(ResponseStore):
             url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False
         )
 
-    async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
+    async def _run(self, work: Callable[[], Awaitable[T]], operation: str) -> T:
         try:
-            return await work()
+            with child_span(f"redis {operation}", attributes=SPAN_ATTRIBUTES):
+                return await work()
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 
@@ -97,7 +100,7 @@ class RedisStore(ResponseStore):
                 results = await pipe.execute()
             await self._evict(results[-1])
 
-        await self._run(work)
+        await self._run(work, "save")
 
     async def _evict(self, members: list[bytes]) -> None:
         """Drop the records beyond `max_responses` (oldest first), with their items."""
@@ -106,14 +109,14 @@ class RedisStore(ResponseStore):
             await self.delete(owner, response_id)
 
     async def get(self, owner: str, response_id: str) -> StoredResponse | None:
-        raw = await self._run(lambda: self.client.get(_record_key(owner, response_id)))
+        raw = await self._run(lambda: self.client.get(_record_key(owner, response_id)), "get")
         return None if raw is None else StoredResponse.from_json(orjson.loads(raw))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
         if not item_ids:
             return {}
         keys = [_item_key(owner, i) for i in item_ids]
-        values: list[Any] = await self._run(lambda: self.client.mget(keys))
+        values: list[Any] = await self._run(lambda: self.client.mget(keys), "items")
         return {i: orjson.loads(v) for i, v in zip(item_ids, values, strict=True) if v}
 
     async def delete(self, owner: str, response_id: str) -> bool:
@@ -128,7 +131,7 @@ class RedisStore(ResponseStore):
                 pipe.zrem(INDEX, f"{owner}:{response_id}")
                 await pipe.execute()
 
-        await self._run(work)
+        await self._run(work, "delete")
         return True
 
     async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
@@ -142,7 +145,7 @@ class RedisStore(ResponseStore):
                 results = await pipe.execute()
             return (int(results[0]) if minute is not None else 0), _usage(results[-1])
 
-        return await self._run(work)
+        return await self._run(work, "quota_state")
 
     async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
         key = _usage_key(name, day)
@@ -155,17 +158,17 @@ class RedisStore(ResponseStore):
                 pipe.expire(key, USAGE_TTL)
                 await pipe.execute()
 
-        await self._run(work)
+        await self._run(work, "add_usage")
 
     async def usage(self, name: str, day: str) -> KeyUsage:
-        raw: Any = await self._run(lambda: self.client.hgetall(_usage_key(name, day)))  # type: ignore[arg-type,return-value]
+        raw: Any = await self._run(lambda: self.client.hgetall(_usage_key(name, day)), "usage")  # type: ignore[arg-type,return-value]
         return _usage(raw)
 
     async def ping(self) -> None:
         async def work() -> None:
             await self.client.ping()  # type: ignore[misc]
 
-        await self._run(work)
+        await self._run(work, "ping")
 
     def shared_rate_limit(
         self, capacity: int, period: float

@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 
 import orjson
 
+from ..spans import child_span
 from .base import Item, KeyUsage, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 
+SPAN_ATTRIBUTES = {"db.system.name": "sqlite"}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     owner TEXT NOT NULL, id TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,
@@ -58,7 +60,7 @@ class SQLiteStore(ResponseStore):
             self._db = db
         return self._db
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], operation: str) -> T:
         def locked() -> T:
             with self._lock:
                 db = self._connect()
@@ -66,7 +68,8 @@ class SQLiteStore(ResponseStore):
                     return work(db)
 
         try:
-            return await asyncio.to_thread(locked)
+            with child_span(f"sqlite {operation}", attributes=SPAN_ATTRIBUTES):
+                return await asyncio.to_thread(locked)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 
@@ -85,7 +88,7 @@ class SQLiteStore(ResponseStore):
             )
             self._evict(db, now)
 
-        await self._run(work)
+        await self._run(work, "save")
 
     def _evict(self, db: sqlite3.Connection, now: float) -> None:
         doomed: list[Any] = db.execute(
@@ -106,7 +109,7 @@ class SQLiteStore(ResponseStore):
                 (owner, response_id, time.time()),
             ).fetchone()
 
-        row = await self._run(work)
+        row = await self._run(work, "get")
         return None if row is None else StoredResponse.from_json(orjson.loads(row[0]))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
@@ -120,7 +123,7 @@ class SQLiteStore(ResponseStore):
                 (owner, *item_ids, time.time()),
             ).fetchall()
 
-        return {row[0]: orjson.loads(row[1]) for row in await self._run(work)}
+        return {row[0]: orjson.loads(row[1]) for row in await self._run(work, "items")}
 
     async def delete(self, owner: str, response_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -132,7 +135,7 @@ class SQLiteStore(ResponseStore):
             )
             return bool(gone)
 
-        return await self._run(work)
+        return await self._run(work, "delete")
 
     async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
         def work(db: sqlite3.Connection) -> tuple[int, KeyUsage]:
@@ -150,7 +153,7 @@ class SQLiteStore(ResponseStore):
                 ).fetchone()[0]
             return count, self._usage(db, name, day)
 
-        return await self._run(work)
+        return await self._run(work, "quota_state")
 
     async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
         def work(db: sqlite3.Connection) -> None:
@@ -162,10 +165,10 @@ class SQLiteStore(ResponseStore):
                 (name, day, prompt, completion),
             )
 
-        await self._run(work)
+        await self._run(work, "add_usage")
 
     async def usage(self, name: str, day: str) -> KeyUsage:
-        return await self._run(lambda db: self._usage(db, name, day))
+        return await self._run(lambda db: self._usage(db, name, day), "usage")
 
     @staticmethod
     def _usage(db: sqlite3.Connection, name: str, day: str) -> KeyUsage:
@@ -177,7 +180,7 @@ class SQLiteStore(ResponseStore):
         return KeyUsage() if row is None else KeyUsage(*row)
 
     async def ping(self) -> None:
-        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        await self._run(lambda db: db.execute("SELECT 1").fetchone(), "ping")
 
     async def close(self) -> None:
         with self._lock:
