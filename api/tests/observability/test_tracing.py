@@ -125,6 +125,13 @@ async def test_every_api_shape_is_traced_with_its_operation(
         assert attributes["gen_ai.response.finish_reasons"]
 
 
+async def test_health_checks_and_scrapes_are_not_traced(exporter: InMemorySpanExporter) -> None:
+    async with asgi_client(span_exporter=exporter) as client:
+        for path in ("/health", "/ready", "/metrics", "/v1/models"):
+            assert (await client.get(path)).status_code == 200
+    assert [s.name for s in exporter.get_finished_spans()] == ["GET /v1/models"]
+
+
 async def test_an_incoming_traceparent_is_continued(exporter: InMemorySpanExporter) -> None:
     traceparent = f"00-{TRACE_ID}-{PARENT_ID}-01"
     async with asgi_client(span_exporter=exporter) as client:

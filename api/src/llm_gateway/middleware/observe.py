@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # the OpenTelemetry SDK is imported only when tracing is on
 
 log = structlog.get_logger("llm_gateway.request")
 
+# Probes and scrapes, every few seconds: traces of them would only bury the requests'.
+UNTRACED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 OTHER_ROUTE = "other"  # unmatched paths share one label, so scanners can't add series
 
 
@@ -83,7 +85,9 @@ class ObserveMiddleware:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 last_byte = time.perf_counter()
 
-        trace = self.tracing.start(scope) if self.tracing is not None else None
+        trace = None
+        if self.tracing is not None and scope["path"] not in UNTRACED_PATHS:
+            trace = self.tracing.start(scope)
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             crash: Exception | None = None
             try:
