@@ -152,6 +152,7 @@ def create_app(
     quotas: Quotas | None = None
     if keys.enabled:
         quotas = Quotas(keys.quotas, store, on_store_error=app_metrics.keys.store_failed)
+        app_metrics.keys.start_at_zero(keys.names, Quotas.STORE_OPERATIONS)
         for name, quota in keys.quotas.items():
             if quota.tokens_per_day is not None:
                 app_metrics.keys.quota(name, "tokens_per_day", quota.tokens_per_day)

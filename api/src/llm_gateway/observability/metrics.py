@@ -168,6 +168,18 @@ class KeySeries:
         )
         self._children: dict[str, tuple[Any, Any, Any]] = {}
 
+    def start_at_zero(self, keys: list[str], store_operations: tuple[str, ...]) -> None:
+        """Every configured key's and store operation's series from the start, at 0, so
+        rates and alerts see them before the first request or failure."""
+        for key in keys:
+            self._children[key] = (
+                self._requests.labels(key),
+                self._prompt.labels(key),
+                self._completion.labels(key),
+            )
+        for operation in store_operations:
+            self.store_errors.labels(operation)
+
     def quota(self, key: str, kind: str, limit: int) -> None:
         self._quota.labels(key, kind).set(limit)
 

@@ -59,6 +59,9 @@ class Admitted:
 class Quotas:
     """`on_store_error(operation)` is told each failed store call (a metric)."""
 
+    STORE_OPERATIONS = ("quota_state", "add_usage")
+    """What `on_store_error` may be told."""
+
     def __init__(
         self,
         quotas: Mapping[str, Quota],
