@@ -5,15 +5,30 @@ key. Installed only when API keys are configured."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..context import request_context
+from ..errors import APIError
 from ..http_errors import send_error
-from ..service.quotas import Quotas
+
+
+class Admission(Protocol):
+    headers: dict[str, str]
+    refusal: APIError | None
+
+
+class QuotaKeeper(Protocol):
+    """What this middleware uses of `service.quotas.Quotas` (middleware imports no service)."""
+
+    async def admit(self, name: str) -> Admission: ...
+
+    async def record(self, name: str, prompt_tokens: int, completion_tokens: int) -> None: ...
 
 
 class QuotaMiddleware:
-    def __init__(self, app: ASGIApp, quotas: Quotas) -> None:
+    def __init__(self, app: ASGIApp, quotas: QuotaKeeper) -> None:
         self.app = app
         self.quotas = quotas
 
