@@ -9,12 +9,19 @@ from fastapi import APIRouter, Request
 
 from ..context import request_context
 from ..errors import NotFound
+from ..protocol.errors import ErrorResponse
 from ..service.quotas import Quotas
 
 router = APIRouter()
 
 
-@router.get("/v1/usage")
+@router.get(
+    "/v1/usage",
+    responses={
+        404: {"model": ErrorResponse, "description": "This server has no API keys."},
+        503: {"model": ErrorResponse, "description": "The shared store is unavailable."},
+    },
+)
 async def usage(request: Request) -> dict[str, Any]:
     quotas: Quotas | None = request.app.state.quotas
     name = request_context(request.scope).key_name
