@@ -16,7 +16,7 @@ USERS ?= 10
 SPAWN_RATE ?= 5
 DURATION ?= 30s
 
-.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak test-load bench
+.PHONY: help install model serve test test-fast lint format up api-key down logs ps loadtest test-stack soak test-load bench dashboard rules-test
 .PHONY: node-install test-frontend agents-install
 .PHONY: swarm-up swarm-down swarm-push test-swarm
 .PHONY: docs
@@ -48,8 +48,8 @@ test-fast: install ## every in-process test: none marked server, model, proxy, s
 	LLM_GATEWAY_TESTS_IN_PROCESS_ONLY=1 $(BIN)/pytest -q api/tests -m "not server and not model and not proxy and not stack and not swarm and not browser and not node and not agents"
 
 lint: install ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check api examples/python bench
-	$(BIN)/ruff format --check api examples/python bench
+	$(BIN)/ruff check api examples/python bench monitoring
+	$(BIN)/ruff format --check api examples/python bench monitoring
 	cd api && ../$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
@@ -131,6 +131,13 @@ $(BENCH_STAMP): bench/requirements.txt
 
 bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~5 min (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
 	$$(command -v flock >/dev/null && echo flock /tmp/bench.lock) $(BIN)/python bench/run.py
+
+# --- Dashboards and alerts as code (monitoring/) ---
+dashboard: install ## regenerate monitoring/grafana/llm-gateway.json from monitoring/dashboard.py (Grafana's foundation SDK)
+	$(BIN)/python monitoring/dashboard.py
+
+rules-test: ## promtool check + unit tests of the Prometheus rules (promtool: Debian's prometheus package)
+	cd monitoring/rules && promtool check rules llm-gateway.rules.yml && promtool test rules llm-gateway.test.yml
 
 # --- Docs: the MkDocs site (mkdocs.yml, docs/) in a venv of its own; output in site/ ---
 $(DOCS_STAMP): docs/requirements.txt

@@ -104,6 +104,46 @@ def test_key_file_takes_plain_keys_and_hashes(tmp_path: Path) -> None:
     assert not ring.check("sk-other")
 
 
+def test_keys_carry_names_and_quotas(tmp_path: Path) -> None:
+    digest = hashlib.sha256(b"sk-b").hexdigest()
+    key_file = tmp_path / "keys"
+    key_file.write_text(
+        f"alice:sk-a:tpd=1000:rpm=5\nbob:sha256:{digest}\nsk-plain\ncarol:sk:with:colons\n"
+        "alice:sk-a2\n"  # a second key of alice's (being rotated): her quota too
+    )
+    ring = KeyRing(["dave:sk-d:rpm=2"], str(key_file))
+    assert ring.match("sk-a") == auth.ApiKey("alice", auth.Quota(1000, 5))
+    assert ring.match("sk-a2") == auth.ApiKey("alice", auth.Quota(1000, 5))
+    assert ring.match("sk-b") == auth.ApiKey("bob")
+    assert ring.match("sk:with:colons") == auth.ApiKey("carol")
+    assert ring.match("sk-d") == auth.ApiKey("dave", auth.Quota(None, 2))
+    plain = ring.match("sk-plain")
+    assert plain is not None and plain.name == "key-" + hashlib.sha256(b"sk-plain").hexdigest()[:8]
+    assert ring.match("alice:sk-a") is None
+    assert ring.quotas == {"alice": auth.Quota(1000, 5), "dave": auth.Quota(None, 2)}
+    assert ring.names == ["dave", "alice", "bob", plain.name, "carol"]
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("alice:", "has no secret"),
+        ("alice:tpd=5", "has no secret"),
+        ("alice:sk:tpd=1:tpd=2", "tpd given twice"),
+        ("alice:sha256:abcd", "not a sha256 hex digest"),
+    ],
+)
+def test_bad_key_lines_are_refused_without_showing_the_secret(line: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint) as refused:
+        KeyRing([line])
+    assert "sk" not in str(refused.value).replace("API_KEYS", "")
+
+
+def test_one_name_cannot_have_two_quotas() -> None:
+    with pytest.raises(ValueError, match="different quotas"):
+        KeyRing(["a:sk-1:tpd=5", "a:sk-2:tpd=6"])
+
+
 def test_comparison_does_not_stop_at_the_first_match(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[bytes, bytes]] = []
     real = auth.hmac.compare_digest

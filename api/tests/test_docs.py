@@ -50,6 +50,17 @@ ALLOWED = {
             "DISABLE_TELEMETRY",
         )
     },
+    **{
+        name: "the OpenTelemetry SDK's own variables (docs/operate.md)"
+        for name in (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_TRACES_SAMPLER_ARG",
+        )
+    },
     "GATEWAY_API_KEY": "the variable a Codex config.toml names in `env_key` (an example)",
     # Not third-party: the smallest backend, written out in full in docs/backends.md.
     "ECHO_TIMES": "the setting of that page's Echo backend",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
@@ -22,6 +22,7 @@ from .lifecycle import ShutdownSignal, StartFailure
 from .middleware.auth import AuthMiddleware
 from .middleware.body_limit import BodyLimitMiddleware
 from .middleware.observe import ObserveMiddleware
+from .middleware.quota import QuotaMiddleware
 from .middleware.rate_limit import RateLimitMiddleware
 from .observability.logging import configure_logging
 from .observability.metrics import Metrics
@@ -36,14 +37,21 @@ from .routes import (
     models,
     responses,
     stored_chat,
+    usage,
 )
 from .routes.gateway import Gateway
 from .routes.openapi import document
 from .service import ModelRegistry
 from .service.admission import Admission
 from .service.limits import Limits
+from .service.quotas import Quotas
 from .store import open_store
 from .translate.openai_tokens import Cl100kDecoder
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from .observability.tracing import Tracing
 
 log = structlog.get_logger("llm_gateway.app")
 
@@ -92,11 +100,36 @@ def _serve(
     )
 
 
+def _tracing(settings: Settings, metrics: Metrics, exporter: SpanExporter | None) -> Tracing | None:
+    """Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (or a test gives its exporter)."""
+    if exporter is None and not settings.otel_exporter_otlp_endpoint:
+        return None  # the SDK is not even imported
+    try:
+        from .observability.tracing import Tracing, otlp_exporter
+    except ImportError as exc:
+        raise SettingsError(
+            "invalid configuration:\n  OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry "
+            f"SDK is not installed ({exc.name}): pip install 'llm-gateway[otel]'"
+        ) from None
+    return Tracing(
+        exporter or otlp_exporter(settings.otel_exporter_otlp_endpoint or ""),
+        service_name=settings.otel_service_name,
+        version=__version__,
+        on_dropped=metrics.spans_dropped.inc,
+        log_content=settings.log_content,
+        batch=exporter is None,
+    )
+
+
 def create_app(
-    settings: Settings | None = None, *, backend_options: Mapping[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    backend_options: Mapping[str, Any] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> FastAPI:
     """The whole app. Each backend reads its own settings from the environment (and its
-    MODELS_FILE entry); `backend_options` override them (tests)."""
+    MODELS_FILE entry); `backend_options` override them (tests). `span_exporter`: traces go
+    there, synchronously (tests: the SDK's in-memory exporter)."""
     settings = settings or load_settings()
     configure_logging(settings)  # process-wide by nature; everything else is per app
     if not settings.auth_enabled:
@@ -105,6 +138,7 @@ def create_app(
             message="API_KEYS is not set: every route is open to anyone who can reach it.",
         )
     app_metrics = Metrics(version=__version__)
+    tracing = _tracing(settings, app_metrics, span_exporter)
     registry = ModelRegistry()
     for spec in served_models(settings):
         _serve(registry, app_metrics, settings, spec, backend_options)
@@ -121,6 +155,19 @@ def create_app(
         max_tokens=settings.max_tokens,
     )
     store = open_store(settings.response_store, settings.response_ttl, settings.response_store_max)
+    try:
+        keys = KeyRing(settings.api_keys, settings.api_keys_file)
+    except ValueError as exc:
+        raise SettingsError(f"invalid configuration:\n  {exc}") from None
+    quotas: Quotas | None = None
+    if keys.enabled:
+        quotas = Quotas(keys.quotas, store, on_store_error=app_metrics.keys.store_failed)
+        app_metrics.keys.start_at_zero(keys.names, Quotas.STORE_OPERATIONS)
+        for name, quota in keys.quotas.items():
+            if quota.tokens_per_day is not None:
+                app_metrics.keys.quota(name, "tokens_per_day", quota.tokens_per_day)
+            if quota.requests_per_minute is not None:
+                app_metrics.keys.quota(name, "requests_per_minute", quota.requests_per_minute)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +182,8 @@ def create_app(
             for b in registry.backends():
                 await b.close()
             await store.close()
+            if tracing is not None:
+                await asyncio.to_thread(tracing.shutdown)  # what is queued goes out
 
     app = FastAPI(
         title="llm-gateway",
@@ -153,6 +202,8 @@ def create_app(
     app.state.start_failure = failure = StartFailure()
     app.state.registry = registry
     app.state.metrics = app_metrics
+    app.state.quotas = quotas
+    app.state.tracing = tracing
     app.state.gateway = Gateway(
         models=registry,
         limits=limits,
@@ -180,6 +231,7 @@ def create_app(
         conversations.router,
         stored_chat.router,
         models.router,
+        usage.router,
         health.router,
         metrics.router,
     ):
@@ -197,6 +249,8 @@ def create_app(
     # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
     # too; keys are checked, then rate limits, before a body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if quotas is not None:
+        app.add_middleware(QuotaMiddleware, quotas=quotas)
     if settings.rate_limit_rpm:
         app.add_middleware(
             RateLimitMiddleware,
@@ -206,7 +260,7 @@ def create_app(
         )
     app.add_middleware(
         AuthMiddleware,
-        keys=KeyRing(settings.api_keys, settings.api_keys_file),
+        keys=keys,
         metrics_token=settings.metrics_token,
     )
     app.add_middleware(
@@ -215,5 +269,6 @@ def create_app(
         routes=api_routes,
         log_content=settings.log_content,
         trusted_proxies=TrustedProxies(parse_networks(settings.trusted_proxies)),
+        tracing=tracing,
     )
     return app

@@ -106,6 +106,11 @@ class Settings(EnvSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_content: bool = False
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="an OTLP/HTTP collector's base URL (http://collector:4318): turns traces on",
+    )
+    otel_service_name: str = Field("llm-gateway", min_length=1, max_length=256)
 
     @field_validator("model_aliases", "host", "api_keys", "trusted_proxies", mode="before")
     @classmethod

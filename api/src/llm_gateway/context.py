@@ -30,7 +30,12 @@ class RequestContext:
     """The client's address (through a trusted proxy: the one it forwarded)."""
     owner: str = OPEN_OWNER
     """Whose stored responses this request may see: the API key's digest, or OPEN_OWNER."""
+    key_name: str | None = None
+    """The API key's name (OPEN_OWNER without keys; None: no key was asked for, as on the
+    health checks and /metrics). What per-key metrics, the log line and quotas use."""
     generation: Generation | None = None
+    response_id: str | None = None
+    """The id the response carries (`chatcmpl-…`, `msg_…`, `resp_…`), where it has one."""
     stats: GenerationStats | None = None
     """The figures of a request without a generation (embeddings)."""
     error: BaseException | None = None

@@ -95,6 +95,14 @@ class RateLimited(APIError):
     code = "rate_limit_exceeded"
 
 
+class QuotaExceeded(APIError):
+    """A key's token budget is spent (OpenAI's answer when an account's quota is)."""
+
+    status = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
 class ServiceUnavailable(APIError):
     status = 503
     type = "server_error"

@@ -125,3 +125,44 @@ async def test_running_and_waiting_follow_the_slots() -> None:
     assert gauges() == (1, 0)
     slots.release()
     assert gauges() == (0, 0)
+
+
+class _Record:
+    """A finished generation's figures, as GenerationStats carries them."""
+
+    model = "m"
+    queue_wait: float | None = 0.3
+    started = 10.0
+    first_token_at: float | None = 10.1
+    finished_at: float | None = 10.5
+    prompt_tokens = 3
+    completion_tokens = 1
+    disconnected = False
+    ttft = 0.1
+
+
+def test_overhead_is_end_to_end_minus_queue_and_backend_time() -> None:
+    metrics = Metrics(version="t")
+    request = {"route": CHAT_ROUTE, "method": "POST", "status": 200, "error_type": None}
+    metrics.observe_request(**request, duration=1.0, generation=_Record())
+    refused = _Record()
+    refused.queue_wait = None  # a queue refusal (429) never ran: no overhead to speak of
+    metrics.observe_request(**request, duration=1.0, generation=refused)
+    seen = parse(generate_latest(metrics.registry).decode())
+    overhead = "llm_gateway_request_overhead_seconds"
+    assert value(seen, overhead + "_count", model="m") == 1
+    assert abs(value(seen, overhead + "_sum", model="m") - 0.2) < 1e-9  # 1.0 - 0.3 - 0.5
+
+
+async def test_overhead_leaves_out_the_backends_time() -> None:
+    """The mock takes 200 ms before its first token: end to end sees it, overhead not."""
+    async with asgi_client(backend={"mock_ttft_ms": 200}) as client:
+        for body in (CHAT, {**CHAT, "stream": True}):
+            assert (await client.post(CHAT_ROUTE, json=body)).status_code == 200
+        seen = await scrape(client)
+    model = {"model": "mock-model"}
+    e2e = value(seen, "llm_gateway_e2e_request_latency_seconds_sum", **model)
+    overhead = value(seen, "llm_gateway_request_overhead_seconds_sum", **model)
+    assert value(seen, "llm_gateway_request_overhead_seconds_count", **model) == 2
+    assert e2e - overhead >= 2 * 0.2
+    assert overhead > 0

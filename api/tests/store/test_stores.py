@@ -123,3 +123,19 @@ async def test_sqlite_has_no_shared_buckets(tmp_path: Path) -> None:
     s = open_store(str(tmp_path / "r.db"), ttl=60, max_responses=10)
     assert s.shared_rate_limit(3, 60.0) is None
     await s.close()
+
+
+async def test_usage_and_minute_counters_per_key_name(store: ResponseStore) -> None:
+    await store.add_usage("alice", "2026-12-06", 10, 5)
+    await store.add_usage("alice", "2026-12-06", 1, 2)
+    await store.add_usage("alice", "2026-12-07", 100, 100)
+    used = await store.usage("alice", "2026-12-06")
+    assert (used.requests, used.prompt_tokens, used.completion_tokens) == (2, 11, 7)
+    assert used.total_tokens == 18
+    assert (await store.usage("bob", "2026-12-06")).requests == 0
+    assert (await store.quota_state("alice", "2026-12-06", None))[0] == 0
+    counts = [(await store.quota_state("alice", "2026-12-06", 500))[0] for _ in range(3)]
+    assert counts == [1, 2, 3]
+    assert (await store.quota_state("bob", "2026-12-06", 500))[0] == 1
+    count, used = await store.quota_state("alice", "2026-12-06", 501)  # a new minute
+    assert count == 1 and used.total_tokens == 18

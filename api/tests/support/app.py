@@ -35,11 +35,14 @@ class AppClient(httpx.AsyncClient):
 
 @contextlib.asynccontextmanager
 async def asgi_client(
-    s: Settings | None = None, backend: dict[str, Any] | None = None
+    s: Settings | None = None,
+    backend: dict[str, Any] | None = None,
+    *,
+    span_exporter: Any = None,
 ) -> AsyncIterator[AppClient]:
     """An in-process client: the real app, lifespan included, no sockets. `backend`: the
-    backend's own settings (e.g. `mock_ttft_ms`)."""
-    app = create_app(s or settings(), backend_options=backend)
+    backend's own settings (e.g. `mock_ttft_ms`); `span_exporter`: traces on, into it."""
+    app = create_app(s or settings(), backend_options=backend, span_exporter=span_exporter)
     async with app.router.lifespan_context(app):
         for task in app.state.loading:
             await task

@@ -14,6 +14,7 @@ HISTOGRAMS = (
     "llm_gateway_time_to_first_token_seconds",
     "llm_gateway_request_time_per_output_token_seconds",
     "llm_gateway_request_queue_time_seconds",
+    "llm_gateway_request_overhead_seconds",
 )
 
 

@@ -9,7 +9,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import KeyRing, bearer_token
-from ..context import request_context
+from ..context import OPEN_OWNER, request_context
 from ..errors import Unauthorized
 from ..http_errors import send_error
 
@@ -37,15 +37,18 @@ class AuthMiddleware:
                 return None
             return Unauthorized("A valid metrics token is required.")
         if not self.keys.enabled:
+            request_context(scope).key_name = OPEN_OWNER
             return None
         if token is None:
             return Unauthorized(
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
             )
-        if not self.keys.check(token):
+        key = self.keys.match(token)
+        if key is None:
             return Unauthorized("Incorrect API key provided.")
-        request_context(scope).owner = KeyRing.owner(token)
+        context = request_context(scope)
+        context.owner, context.key_name = KeyRing.owner(token), key.name
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from starlette.datastructures import Headers
@@ -24,8 +24,13 @@ from ..http_errors import ANTHROPIC_PATHS, error_response
 from ..observability.metrics import Metrics
 from ..observability.request_id import HEADER, request_id_from
 
+if TYPE_CHECKING:  # the OpenTelemetry SDK is imported only when tracing is on
+    from ..observability.tracing import RequestTrace, Tracing
+
 log = structlog.get_logger("llm_gateway.request")
 
+# Probes and scrapes, every few seconds: traces of them would only bury the requests'.
+UNTRACED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 OTHER_ROUTE = "other"  # unmatched paths share one label, so scanners can't add series
 
 
@@ -51,9 +56,11 @@ class ObserveMiddleware:
         routes: Sequence[BaseRoute],
         log_content: bool = False,
         trusted_proxies: TrustedProxies | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.app = app
         self.trusted_proxies = trusted_proxies or TrustedProxies()
+        self.tracing = tracing
         self.metrics = metrics
         self.routes = routes
         self.log_content = log_content
@@ -71,14 +78,20 @@ class ObserveMiddleware:
         context.request_id, context.started = request_id, start
         context.client = self.trusted_proxies.client_of(scope)
         status: int | None = None
+        last_byte: float | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, last_byte
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), *id_headers]}
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                last_byte = time.perf_counter()
 
+        trace = None
+        if self.tracing is not None and scope["path"] not in UNTRACED_PATHS:
+            trace = self.tracing.start(scope)
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             crash: Exception | None = None
             try:
@@ -88,7 +101,12 @@ class ObserveMiddleware:
                 if status is None:
                     await error_response(api_error(exc), scope)(scope, receive, send_with_id)
             finally:
-                self._observe(scope, context, status, time.perf_counter() - start, crash)
+                # Arrival to last byte: work done after it (usage counted in the store)
+                # is no part of what the client waited for.
+                end = last_byte if last_byte is not None else time.perf_counter()
+                if trace is not None:
+                    trace.detach()
+                self._observe(scope, context, status, end - start, crash, trace)
 
     def _observe(
         self,
@@ -97,6 +115,7 @@ class ObserveMiddleware:
         status: int | None,
         duration: float,
         crash: Exception | None,
+        trace: RequestTrace | None = None,
     ) -> None:
         generation = context.generation
         stats = context.figures
@@ -104,19 +123,22 @@ class ObserveMiddleware:
         client_error = api_error(error) if error is not None else None
         error_type = client_error.type if client_error else None
         status = status or 500  # nothing was sent: the task was cancelled mid-way
+        route = route_of(scope, self.routes)
         self.metrics.observe_request(
-            route=route_of(scope, self.routes),
+            route=route,
             method=scope["method"],
             status=status,
             duration=duration,
             error_type=error_type,
             generation=stats,
+            key_name=context.key_name,
         )
         fields: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
             "client": context.client,
             "status": status,
+            "key": context.key_name,
             "duration_ms": round(duration * 1000, 2),
             "model": stats.model if stats else None,
             "backend": stats.backend if stats else None,
@@ -130,6 +152,19 @@ class ObserveMiddleware:
         }
         if self.log_content and generation is not None:
             fields.update(generation.transcript())
+        if trace is not None and self.tracing is not None:
+            fields.update(trace.ids)
+            self.tracing.finish(
+                trace,
+                route=route,
+                status=status,
+                error_type=error_type,
+                stats=stats,
+                generation=generation,
+                response_id=context.response_id,
+                request_id=context.request_id,
+                key_name=context.key_name,
+            )
         if crash is not None:
             log.error("request", exc_info=crash, **fields)
         elif status >= 500:

@@ -33,12 +33,18 @@ REQUEST_LATENCY_BUCKETS = (
     40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0,
 )  # fmt: skip
 
+# The gateway's own share of a request: sub-millisecond to a second.
+OVERHEAD_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+
 
 class GenerationRecord(Protocol):
     """What the metrics read from a finished generation (the service's GenerationStats)."""
 
     model: str
     queue_wait: float | None
+    started: float
     first_token_at: float | None
     finished_at: float | None
     prompt_tokens: int
@@ -116,6 +122,91 @@ class UpstreamSeries:
         self._up.labels(upstream).set(1 if is_up else 0)
 
 
+class KeySeries:
+    """Per-API-key-name series: names come from the configured keys (`open` without keys),
+    so the number of series is bounded by the number of keys; no secret is ever a label."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self._requests = Counter(
+            PREFIX + "key_requests",
+            "Requests made with each API key name (health checks and /metrics left out).",
+            ["key"],
+            registry=r,
+        )
+        self._prompt = Counter(
+            PREFIX + "key_prompt_tokens",
+            "Prompt tokens used by each key name.",
+            ["key"],
+            registry=r,
+        )
+        self._completion = Counter(
+            PREFIX + "key_completion_tokens",
+            "Completion tokens used by each key name.",
+            ["key"],
+            registry=r,
+        )
+        self._refusals = Counter(
+            PREFIX + "key_refusals",
+            "Requests of each key name answered 429, by error type (insufficient_quota: its "
+            "token budget is spent; rate_limit_exceeded: too many requests).",
+            ["key", "type"],
+            registry=r,
+        )
+        self._quota = Gauge(
+            PREFIX + "key_quota",
+            "Each key name's configured quota: kind tokens_per_day or requests_per_minute.",
+            ["key", "kind"],
+            multiprocess_mode="max",
+            registry=r,
+        )
+        self.store_errors = Counter(
+            PREFIX + "store_errors",
+            "Failed calls to the shared store by operation (quotas fail open meanwhile).",
+            ["operation"],
+            registry=r,
+        )
+        self._children: dict[str, tuple[Any, Any, Any]] = {}
+
+    def start_at_zero(self, keys: list[str], store_operations: tuple[str, ...]) -> None:
+        """Every configured key's and store operation's series from the start, at 0, so
+        rates and alerts see them before the first request or failure."""
+        for key in keys:
+            self._children[key] = (
+                self._requests.labels(key),
+                self._prompt.labels(key),
+                self._completion.labels(key),
+            )
+        for operation in store_operations:
+            self.store_errors.labels(operation)
+
+    def quota(self, key: str, kind: str, limit: int) -> None:
+        self._quota.labels(key, kind).set(limit)
+
+    def store_failed(self, operation: str) -> None:
+        self.store_errors.labels(operation).inc()
+
+    def observe(
+        self, key: str, status: int, error_type: str | None, generation: GenerationRecord | None
+    ) -> None:
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self._requests.labels(key),
+                self._prompt.labels(key),
+                self._completion.labels(key),
+            )
+        requests, prompt, completion = children
+        requests.inc()
+        if status == 429 and error_type is not None:
+            self._refusals.labels(key, error_type).inc()
+        if generation is not None:
+            if generation.prompt_tokens:
+                prompt.inc(generation.prompt_tokens)
+            if generation.completion_tokens:
+                completion.inc(generation.completion_tokens)
+
+
 class _ModelSeries(NamedTuple):
     """One served model's request series (label children, looked up once)."""
 
@@ -123,6 +214,7 @@ class _ModelSeries(NamedTuple):
     queue_time: Any
     ttft: Any
     tpot: Any
+    overhead: Any
     prompt_tokens: Any
     generation_tokens: Any
     disconnects: Any
@@ -176,6 +268,14 @@ class Metrics:
             buckets=TPOT_BUCKETS,
             registry=r,
         )
+        self.overhead = Histogram(
+            PREFIX + "request_overhead_seconds",
+            "Time the gateway itself adds to a generation request: end to end minus the "
+            "queue wait and the backend's own time (parsing, translating, rendering, sending).",
+            ["model"],
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
         self.prompt_tokens = Counter(
             PREFIX + "prompt_tokens", "Prompt tokens processed.", ["model"], registry=r
         )
@@ -212,7 +312,13 @@ class Metrics:
             multiprocess_mode="max",
             registry=r,
         )
+        self.spans_dropped = Counter(
+            PREFIX + "trace_spans_dropped",
+            "Spans the trace exporter could not deliver (collector down or refusing).",
+            registry=r,
+        )
         self.upstreams = UpstreamSeries(r)
+        self.keys = KeySeries(r)
 
     def add_model(self, model: str, backend: str) -> Callable[[int, int], None]:
         """Announce a served model; returns what its slots call on every change (the
@@ -232,7 +338,7 @@ class Metrics:
         if series is None:
             series = self._per_model[model] = _ModelSeries(
                 *(m.labels(model) for m in (self.e2e_latency, self.queue_time, self.ttft)),
-                *(m.labels(model) for m in (self.tpot, self.prompt_tokens)),
+                *(m.labels(model) for m in (self.tpot, self.overhead, self.prompt_tokens)),
                 *(m.labels(model) for m in (self.generation_tokens, self.disconnects)),
             )
         return series
@@ -246,6 +352,7 @@ class Metrics:
         duration: float,
         error_type: str | None,
         generation: GenerationRecord | None,
+        key_name: str | None = None,
     ) -> None:
         """Once per request, when its response has really finished (streams included). Label
         children are looked up once and kept: every label value here is bounded (route
@@ -257,12 +364,17 @@ class Metrics:
         counter.inc()
         if error_type is not None:
             self.errors.labels(error_type).inc()
+        if key_name is not None:
+            self.keys.observe(key_name, status, error_type, generation)
         if generation is None:
             return
         series = self._model_series(generation.model)
         if generation.queue_wait is not None:  # it ran; refusals (429) have no latency
             series.e2e_latency.observe(duration)
             series.queue_time.observe(generation.queue_wait)
+            if generation.finished_at is not None:
+                backend = generation.finished_at - generation.started
+                series.overhead.observe(max(0.0, duration - generation.queue_wait - backend))
         ttft = generation.ttft
         if ttft is not None:
             series.ttft.observe(ttft)

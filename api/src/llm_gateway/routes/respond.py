@@ -113,7 +113,9 @@ class GenerationResponse:
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_context(scope).generation = self.generation
+        context = request_context(scope)
+        context.generation = self.generation
+        context.response_id = getattr(self.renderer, "id", None)  # for traces
         try:
             if self.shutdown.is_set():
                 raise ServerShuttingDown()

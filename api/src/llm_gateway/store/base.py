@@ -71,6 +71,19 @@ class Kind(StrEnum):
 Change = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+@dataclass(slots=True)
+class KeyUsage:
+    """One key name's use of one UTC day (requests that reached the app)."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class ResponseStore(ABC):
     """Bounded: records expire after `ttl` seconds, and beyond `max_responses` the oldest go."""
 
@@ -131,6 +144,20 @@ class ResponseStore(ABC):
     @abstractmethod
     async def ping(self) -> None:
         """Raise `StoreUnavailable` when the store cannot be used right now."""
+
+    # --- per-key usage and quota counters (days are UTC dates, minutes epoch minutes) ----
+
+    @abstractmethod
+    async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
+        """Count one request in `minute` (when given: a requests-per-minute quota) and read
+        the day's usage, in one round trip: (requests in that minute so far, the day's use)."""
+
+    @abstractmethod
+    async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
+        """One finished request of `name` and its tokens."""
+
+    @abstractmethod
+    async def usage(self, name: str, day: str) -> KeyUsage: ...
 
     def shared_rate_limit(
         self, capacity: int, period: float

@@ -24,11 +24,13 @@ from redis.exceptions import BusyLoadingError, OutOfMemoryError, RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .base import Change, Item, Kind, ResponseStore, StoredResponse, StoreUnavailable
+from ..spans import child_span
+from .base import Change, Item, KeyUsage, Kind, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
 PREFIX = "llmgw:"
 INDEX = PREFIX + "responses"
+SPAN_ATTRIBUTES = {"db.system.name": "redis"}
 
 log = structlog.get_logger("llm_gateway.store")
 
@@ -61,6 +63,22 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, RedisConnectionError | OSError):
         return "Redis cannot be reached"
     return f"Redis error ({type(exc).__name__})"
+
+
+USAGE_TTL = 40 * 86_400  # a day's usage is kept 40 days
+MINUTE_TTL = 120
+
+
+def _usage_key(name: str, day: str) -> str:
+    return f"{PREFIX}usage:{name}:{day}"
+
+
+def _usage(raw: dict[bytes, bytes]) -> KeyUsage:
+    return KeyUsage(
+        int(raw.get(b"requests", 0)),
+        int(raw.get(b"prompt_tokens", 0)),
+        int(raw.get(b"completion_tokens", 0)),
+    )
 
 
 def _record_key(owner: str, response_id: str) -> str:
@@ -103,9 +121,10 @@ class RedisStore(ResponseStore):
             url, socket_connect_timeout=1.0, socket_timeout=2.0, retry_on_timeout=False
         )
 
-    async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
+    async def _run(self, work: Callable[[], Awaitable[T]], operation: str) -> T:
         try:
-            return await work()
+            with child_span(f"redis {operation}", attributes=SPAN_ATTRIBUTES):
+                return await work()
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(reason(exc)) from exc
 
@@ -124,7 +143,7 @@ class RedisStore(ResponseStore):
                 results = await pipe.execute()
             await self._evict(results[-1])
 
-        await self._run(work)
+        await self._run(work, "save")
 
     async def _evict(self, members: list[bytes]) -> None:
         """Drop the records beyond `max_responses` (oldest first), with their items."""
@@ -133,14 +152,14 @@ class RedisStore(ResponseStore):
             await self.delete(owner, response_id)
 
     async def get(self, owner: str, response_id: str) -> StoredResponse | None:
-        raw = await self._run(lambda: self.client.get(_record_key(owner, response_id)))
+        raw = await self._run(lambda: self.client.get(_record_key(owner, response_id)), "get")
         return None if raw is None else StoredResponse.from_json(orjson.loads(raw))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
         if not item_ids:
             return {}
         keys = [_item_key(owner, i) for i in item_ids]
-        values: list[Any] = await self._run(lambda: self.client.mget(keys))
+        values: list[Any] = await self._run(lambda: self.client.mget(keys), "items")
         return {i: orjson.loads(v) for i, v in zip(item_ids, values, strict=True) if v}
 
     async def delete(self, owner: str, response_id: str) -> bool:
@@ -155,7 +174,7 @@ class RedisStore(ResponseStore):
                 pipe.zrem(INDEX, f"{owner}:{response_id}")
                 await pipe.execute()
 
-        await self._run(work)
+        await self._run(work, "delete")
         return True
 
     # --- objects ------------------------------------------------------------------------
@@ -182,12 +201,14 @@ class RedisStore(ResponseStore):
                 results: list[Any] = await pipe.execute()
             return results
 
-        results = await self._run(work)
+        results = await self._run(work, "put_object")
         for doomed in results[-1]:
             await self.delete_object(owner, kind, doomed.decode())
 
     async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        raw = await self._run(lambda: self.client.get(_object_key(owner, kind, object_id)))
+        raw = await self._run(
+            lambda: self.client.get(_object_key(owner, kind, object_id)), "get_object"
+        )
         return None if raw is None else dict(orjson.loads(raw))
 
     async def update_object(
@@ -205,7 +226,7 @@ class RedisStore(ResponseStore):
                 pipe.expire(_index_key(owner, kind), self._ttl)  # listed as long as it lives
 
         # WATCH/MULTI: retried when another client changed the record in between.
-        await self._run(lambda: self.client.transaction(transaction, key))
+        await self._run(lambda: self.client.transaction(transaction, key), "update_object")
         return updated[0]
 
     async def delete_object(self, owner: str, kind: Kind, object_id: str) -> bool:
@@ -218,7 +239,7 @@ class RedisStore(ResponseStore):
                 results: list[Any] = await pipe.execute()
             return int(results[0])
 
-        return bool(await self._run(work))
+        return bool(await self._run(work, "delete_object"))
 
     async def list_objects(self, owner: str, kind: Kind) -> list[dict[str, Any]]:
         index = _index_key(owner, kind)
@@ -233,7 +254,7 @@ class RedisStore(ResponseStore):
                 await self.client.zrem(index, *expired)
             return [orjson.loads(v) for v in values if v is not None]
 
-        return await self._run(work)
+        return await self._run(work, "list_objects")
 
     async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
         if not items:
@@ -244,7 +265,7 @@ class RedisStore(ResponseStore):
             _items_key(owner, conversation_id),
         ]
         args: list[bytes | int] = [self._ttl, *(orjson.dumps(i) for i in items)]
-        return bool(await self._run(lambda: script(keys=keys, args=args)))
+        return bool(await self._run(lambda: script(keys=keys, args=args), "append_items"))
 
     async def conversation_items(self, owner: str, conversation_id: str) -> list[Item] | None:
         async def work() -> list[Item] | None:
@@ -254,7 +275,7 @@ class RedisStore(ResponseStore):
                 exists, raw = await pipe.execute()
             return [orjson.loads(r) for r in raw] if exists else None
 
-        return await self._run(work)
+        return await self._run(work, "conversation_items")
 
     async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
         key = _items_key(owner, conversation_id)
@@ -270,14 +291,44 @@ class RedisStore(ResponseStore):
 
         if await self.get_object(owner, Kind.CONVERSATION, conversation_id) is None:
             return False
-        await self._run(lambda: self.client.transaction(transaction, key))
+        await self._run(lambda: self.client.transaction(transaction, key), "delete_item")
         return removed[0]
+
+    async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
+        async def work() -> tuple[int, KeyUsage]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                if minute is not None:
+                    counter = f"{PREFIX}rpm:{name}:{minute}"
+                    pipe.incr(counter)
+                    pipe.expire(counter, MINUTE_TTL)
+                pipe.hgetall(_usage_key(name, day))
+                results = await pipe.execute()
+            return (int(results[0]) if minute is not None else 0), _usage(results[-1])
+
+        return await self._run(work, "quota_state")
+
+    async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
+        key = _usage_key(name, day)
+
+        async def work() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hincrby(key, "requests", 1)
+                pipe.hincrby(key, "prompt_tokens", prompt)
+                pipe.hincrby(key, "completion_tokens", completion)
+                pipe.expire(key, USAGE_TTL)
+                await pipe.execute()
+
+        await self._run(work, "add_usage")
+
+    async def usage(self, name: str, day: str) -> KeyUsage:
+        raw: Any = await self._run(lambda: self.client.hgetall(_usage_key(name, day)), "usage")  # type: ignore[arg-type,return-value]
+        return _usage(raw)
 
     async def ping(self) -> None:
         async def work() -> None:
             await self.client.ping()  # type: ignore[misc]
 
-        await self._run(work)
+        await self._run(work, "ping")
 
     def shared_rate_limit(
         self, capacity: int, period: float

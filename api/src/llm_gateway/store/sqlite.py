@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 import orjson
 
 from ..env import SettingsError
-from .base import Change, Item, Kind, ResponseStore, StoredResponse, StoreUnavailable
+from ..spans import child_span
+from .base import Change, Item, KeyUsage, Kind, ResponseStore, StoredResponse, StoreUnavailable
 
 T = TypeVar("T")
+
+SPAN_ATTRIBUTES = {"db.system.name": "sqlite"}
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: stored responses and the items they introduced (the schema before versions).
@@ -44,6 +47,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " ON conversation_items (owner, conversation_id, seq)",
         # What `ping` writes: a write fails where a read would pass (read-only, full, locked).
         "CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at REAL NOT NULL)",
+    ),
+    # 3: per-key usage by day and requests by minute (quotas, GET /v1/usage).
+    (
+        """CREATE TABLE key_usage (
+            name TEXT NOT NULL, day TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (name, day))""",
+        """CREATE TABLE key_minutes (
+            name TEXT NOT NULL, minute INTEGER NOT NULL, requests INTEGER NOT NULL,
+            PRIMARY KEY (name, minute))""",
     ),
 )
 """Schema version N (`PRAGMA user_version`) is the first N steps. A file made before versions
@@ -108,7 +121,9 @@ class SQLiteStore(ResponseStore):
             self._db = db
         return self._db
 
-    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
+    async def _run(
+        self, work: Callable[[sqlite3.Connection], T], operation: str, *, write: bool = True
+    ) -> T:
         """`work` in one transaction. A write takes the write lock at once, so that a
         read-then-write (append to a conversation, update metadata) can never be overtaken
         by another worker's write between its read and its write; a read sees one snapshot
@@ -127,7 +142,8 @@ class SQLiteStore(ResponseStore):
                 return result
 
         try:
-            return await asyncio.to_thread(locked)
+            with child_span(f"sqlite {operation}", attributes=SPAN_ATTRIBUTES):
+                return await asyncio.to_thread(locked)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(reason(exc)) from exc
 
@@ -158,7 +174,7 @@ class SQLiteStore(ResponseStore):
             )
             self._evict(db, now)
 
-        await self._run(work)
+        await self._run(work, "save")
 
     def _evict(self, db: sqlite3.Connection, now: float) -> None:
         doomed: list[Any] = db.execute(
@@ -179,7 +195,7 @@ class SQLiteStore(ResponseStore):
                 (owner, response_id, time.time()),
             ).fetchone()
 
-        row = await self._run(work, write=False)
+        row = await self._run(work, "get", write=False)
         return None if row is None else StoredResponse.from_json(orjson.loads(row[0]))
 
     async def items(self, owner: str, item_ids: list[str]) -> dict[str, Item]:
@@ -193,7 +209,7 @@ class SQLiteStore(ResponseStore):
                 (owner, *item_ids, time.time()),
             ).fetchall()
 
-        return {row[0]: orjson.loads(row[1]) for row in await self._run(work, write=False)}
+        return {row[0]: orjson.loads(row[1]) for row in await self._run(work, "items", write=False)}
 
     async def delete(self, owner: str, response_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -205,7 +221,7 @@ class SQLiteStore(ResponseStore):
             )
             return bool(gone)
 
-        return await self._run(work)
+        return await self._run(work, "delete")
 
     # --- objects ------------------------------------------------------------------------
 
@@ -229,7 +245,7 @@ class SQLiteStore(ResponseStore):
             for (doomed_id,) in doomed:
                 self._drop(db, owner, kind, doomed_id)
 
-        await self._run(work)
+        await self._run(work, "put_object")
 
     @staticmethod
     def _add_items(
@@ -260,7 +276,9 @@ class SQLiteStore(ResponseStore):
         ).fetchone()
 
     async def get_object(self, owner: str, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        row = await self._run(lambda db: self._live(db, owner, kind, object_id), write=False)
+        row = await self._run(
+            lambda db: self._live(db, owner, kind, object_id), "get_object", write=False
+        )
         return None if row is None else dict(orjson.loads(row[0]))
 
     async def update_object(
@@ -278,10 +296,10 @@ class SQLiteStore(ResponseStore):
             )
             return record
 
-        return await self._run(work)
+        return await self._run(work, "update_object")
 
     async def delete_object(self, owner: str, kind: Kind, object_id: str) -> bool:
-        return await self._run(lambda db: self._drop(db, owner, kind, object_id))
+        return await self._run(lambda db: self._drop(db, owner, kind, object_id), "delete_object")
 
     async def list_objects(self, owner: str, kind: Kind) -> list[dict[str, Any]]:
         def work(db: sqlite3.Connection) -> list[Any]:
@@ -291,7 +309,7 @@ class SQLiteStore(ResponseStore):
                 (kind, owner, time.time()),
             ).fetchall()
 
-        return [orjson.loads(row[0]) for row in await self._run(work, write=False)]
+        return [orjson.loads(row[0]) for row in await self._run(work, "list_objects", write=False)]
 
     async def append_items(self, owner: str, conversation_id: str, items: list[Item]) -> bool:
         def work(db: sqlite3.Connection) -> bool:
@@ -304,7 +322,7 @@ class SQLiteStore(ResponseStore):
             )
             return True
 
-        return await self._run(work)
+        return await self._run(work, "append_items")
 
     async def conversation_items(self, owner: str, conversation_id: str) -> list[Item] | None:
         def work(db: sqlite3.Connection) -> list[Any] | None:
@@ -316,7 +334,7 @@ class SQLiteStore(ResponseStore):
                 (owner, conversation_id),
             ).fetchall()
 
-        rows = await self._run(work, write=False)
+        rows = await self._run(work, "conversation_items", write=False)
         return None if rows is None else [orjson.loads(row[0]) for row in rows]
 
     async def delete_item(self, owner: str, conversation_id: str, item_id: str) -> bool:
@@ -331,7 +349,49 @@ class SQLiteStore(ResponseStore):
                 ).rowcount
             )
 
-        return await self._run(work)
+        return await self._run(work, "delete_item")
+
+    async def quota_state(self, name: str, day: str, minute: int | None) -> tuple[int, KeyUsage]:
+        def work(db: sqlite3.Connection) -> tuple[int, KeyUsage]:
+            count = 0
+            if minute is not None:
+                db.execute("DELETE FROM key_minutes WHERE name = ? AND minute < ?", (name, minute))
+                db.execute(
+                    "INSERT INTO key_minutes VALUES (?, ?, 1) ON CONFLICT (name, minute) "
+                    "DO UPDATE SET requests = requests + 1",
+                    (name, minute),
+                )
+                count = db.execute(
+                    "SELECT requests FROM key_minutes WHERE name = ? AND minute = ?",
+                    (name, minute),
+                ).fetchone()[0]
+            return count, self._usage(db, name, day)
+
+        return await self._run(work, "quota_state")
+
+    async def add_usage(self, name: str, day: str, prompt: int, completion: int) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO key_usage VALUES (?, ?, 1, ?, ?) ON CONFLICT (name, day) DO UPDATE "
+                "SET requests = requests + 1,"
+                " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+                " completion_tokens = completion_tokens + excluded.completion_tokens",
+                (name, day, prompt, completion),
+            )
+
+        await self._run(work, "add_usage")
+
+    async def usage(self, name: str, day: str) -> KeyUsage:
+        return await self._run(lambda db: self._usage(db, name, day), "usage", write=False)
+
+    @staticmethod
+    def _usage(db: sqlite3.Connection, name: str, day: str) -> KeyUsage:
+        row = db.execute(
+            "SELECT requests, prompt_tokens, completion_tokens FROM key_usage "
+            "WHERE name = ? AND day = ?",
+            (name, day),
+        ).fetchone()
+        return KeyUsage() if row is None else KeyUsage(*row)
 
     async def ping(self) -> None:
         """A write, as a stored response would make one: a read-only file, a full disk or a
@@ -346,7 +406,7 @@ class SQLiteStore(ResponseStore):
                 db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
         # Deferred: the INSERT takes the write lock, under the one-second timeout set above.
-        await self._run(probe, write=False)
+        await self._run(probe, "ping", write=False)
 
     async def close(self) -> None:
         with self._lock:

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import structlog
+from opentelemetry.trace import SpanKind
 
 from ...errors import APIError, GatewayTimeout, UpstreamError
+from ...spans import child_span, failed
 from ..metrics import UpstreamErrorKind, UpstreamMetrics
 from . import upstream_errors
 
@@ -119,49 +121,59 @@ class UpstreamPool:
         failure: APIError | None = None
         while (upstream := self.pick(tried)) is not None:
             tried.add(upstream)
-            request = client.build_request(
-                "POST",
-                upstream.base_url + path,
-                content=content,
-                headers=REQUEST_HEADERS,
-            )
-            self.metrics.sent(upstream.label)
-            self._count(upstream, +1)
-            try:
-                sent = time.perf_counter()
+            carrier: dict[str, str] = {}
+            # The upstream continues this request's trace (when tracing is on).
+            with child_span(
+                f"POST {path}",
+                kind=SpanKind.CLIENT,
+                attributes={"server.address": upstream.label, "url.path": path},
+                carrier=carrier,
+            ) as span:
+                request = client.build_request(
+                    "POST",
+                    upstream.base_url + path,
+                    content=content,
+                    headers={**REQUEST_HEADERS, **carrier} if carrier else REQUEST_HEADERS,
+                )
+                self.metrics.sent(upstream.label)
+                self._count(upstream, +1)
                 try:
-                    response = await client.send(request, stream=True)
-                except httpx.TimeoutException as exc:
-                    self.mark_down(upstream, "timeout", exc)
-                    failure = upstream_errors.timed_out(upstream.label)
-                    continue
-                except httpx.TransportError as exc:
-                    self.mark_down(upstream, "connect", exc)
-                    failure = upstream_errors.unavailable(upstream.label)
-                    continue
-                self.metrics.responded(upstream.label, time.perf_counter() - sent)
-                if upstream.down_until:
-                    upstream.down_until = 0.0
-                    self.metrics.up(upstream.label, True)
-                try:
-                    if not 200 <= response.status_code < 300:
-                        kind, error = await self._refusal(upstream, response)
-                        self.metrics.failed(upstream.label, kind)
-                        raise error
+                    sent = time.perf_counter()
                     try:
-                        yield upstream, response
-                    except httpx.RequestError as exc:
-                        error = upstream_errors.from_transport(upstream.label, exc)
-                        self.metrics.failed(upstream.label, _kind(error))
-                        raise error from None
-                    except APIError as exc:
-                        self.metrics.failed(upstream.label, _kind(exc))
-                        raise
+                        response = await client.send(request, stream=True)
+                    except httpx.TimeoutException as exc:
+                        self.mark_down(upstream, "timeout", exc)
+                        failed(span, "timeout")
+                        failure = upstream_errors.timed_out(upstream.label)
+                        continue
+                    except httpx.TransportError as exc:
+                        self.mark_down(upstream, "connect", exc)
+                        failed(span, "connect")
+                        failure = upstream_errors.unavailable(upstream.label)
+                        continue
+                    self.metrics.responded(upstream.label, time.perf_counter() - sent)
+                    if upstream.down_until:
+                        upstream.down_until = 0.0
+                        self.metrics.up(upstream.label, True)
+                    try:
+                        if not 200 <= response.status_code < 300:
+                            kind, error = await self._refusal(upstream, response)
+                            self.metrics.failed(upstream.label, kind)
+                            raise error
+                        try:
+                            yield upstream, response
+                        except httpx.RequestError as exc:
+                            error = upstream_errors.from_transport(upstream.label, exc)
+                            self.metrics.failed(upstream.label, _kind(error))
+                            raise error from None
+                        except APIError as exc:
+                            self.metrics.failed(upstream.label, _kind(exc))
+                            raise
+                    finally:
+                        await response.aclose()
+                    return
                 finally:
-                    await response.aclose()
-                return
-            finally:
-                self._count(upstream, -1)
+                    self._count(upstream, -1)
         assert failure is not None
         raise failure
 
