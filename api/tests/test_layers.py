@@ -25,7 +25,7 @@ NEVER = {
         "store",
     },
     "protocol": {"backends", "service", "routes", "render", "translate", "store", "middleware"},
-    "service": {"routes", "render", "translate", "middleware", "app", "store"},
+    "service": {"routes", "render", "translate", "middleware", "app"},
     "translate": {"routes", "render", "middleware", "app"},
     "render": {"routes", "translate", "store", "middleware", "app"},
     "store": {"routes", "backends", "service", "render", "translate", "middleware"},

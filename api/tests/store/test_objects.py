@@ -145,7 +145,7 @@ async def test_an_old_sqlite_file_keeps_its_responses(tmp_path: Path) -> None:
     assert await again.get("alice", "r1") is not None
     await again.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION >= 2
 
 
 async def test_a_newer_sqlite_file_is_refused(tmp_path: Path) -> None:

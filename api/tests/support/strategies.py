@@ -94,7 +94,7 @@ sampling = {
     "max_tokens": st.integers(1, 20),
     "temperature": st.floats(0, 2),
     "top_p": st.floats(0, 1),
-    "seed": st.integers(),
+    "seed": st.integers(-(2**63), 2**63 - 1),  # int64, as the spec says
     "presence_penalty": st.floats(-2, 2),
     "frequency_penalty": st.floats(-2, 2),
     "logit_bias": st.dictionaries(
