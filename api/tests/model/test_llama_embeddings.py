@@ -91,6 +91,30 @@ def test_mixed_token_id_and_text_inputs_keep_their_order(embedder: LlamaEmbedder
     assert cosines([mixed.vectors[0]], [mixed.vectors[2]])[0] < 0.9999
 
 
+def test_concurrent_requests_share_batches_and_keep_their_own_answers(
+    embedder: LlamaEmbedder,
+) -> None:
+    inputs = texts(30)
+    alone = [embed(embedder, [text]).vectors[0] for text in inputs]
+
+    async def together() -> list[Embeddings | BaseException]:
+        requests = [inputs[0:10], ["word " * (WINDOW + 10)], inputs[10:25], inputs[25:30]]
+        return await asyncio.gather(
+            *(embedder.embed(EmbeddingRequest(inputs=tuple(r))) for r in requests),
+            return_exceptions=True,
+        )
+
+    first, refused, second, third = asyncio.run(together())
+    assert isinstance(refused, ContextLengthExceeded)
+    assert refused.param == "input"
+    got: list[list[float]] = []
+    for answer, size in ((first, 10), (second, 15), (third, 5)):
+        assert isinstance(answer, Embeddings)
+        assert len(answer.vectors) == size
+        got += answer.vectors
+    assert min(cosines(got, alone)) > 0.9999
+
+
 def test_an_input_over_the_window_is_refused_naming_it(embedder: LlamaEmbedder) -> None:
     with pytest.raises(ContextLengthExceeded) as info:
         embed(embedder, ["short", "word " * (WINDOW + 10), "short too"])

@@ -7,6 +7,8 @@ each sequence's pooled vector is read after the decode. One decode of 64 short i
 little more than one of a single input (the weights are read once per batch, not per input).
 The KV cells are one unified pool, cleared before every batch: sequences never share a
 prefix here, and a pool of n_batch cells serves whatever mix of lengths fills the batch.
+Requests that arrive while a batch runs wait in a queue and are decoded together next, their
+inputs sharing batches (each request still gets its own vectors, or its own error).
 
 The embedding model (EMBEDDING_MODEL_PATH, default: the chat model) is opened on first use;
 with mmap its weights share the page cache with the chat model's when it is the same file.
@@ -17,7 +19,8 @@ A chat model's pooled hidden states make usable but weak vectors: a dedicated em
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -92,14 +95,16 @@ class LlamaEmbedder:
         self.n_threads = n_threads
         self._model: _Model | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-embed")
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[EmbeddingRequest, Future[Embeddings]]] = []
 
     def _open(self) -> _Model:
         if self._model is None:
             self._model = _Model(self.model_path, self.n_ctx, self.n_threads)
         return self._model
 
-    def _embed(self, request: EmbeddingRequest) -> Embeddings:
-        model = self._open()
+    def _tokens(self, model: _Model, request: EmbeddingRequest) -> list[list[int]]:
+        """The request's inputs as tokens, checked: an error names the input."""
         llm, vocab = model.llm, model.vocab
         inputs: list[list[int]] = []
         single = len(request.inputs) == 1
@@ -124,15 +129,54 @@ class LlamaEmbedder:
                     param=param,
                 )
             inputs.append(tokens)
-        vectors = model.embed(inputs)
-        return Embeddings(vectors=vectors, prompt_tokens=sum(map(len, inputs)))
+        return inputs
+
+    def _drain(self) -> None:
+        """Embed every waiting request (none when an earlier drain took them), together."""
+        with self._lock:
+            jobs, self._waiting = self._waiting, []
+        jobs = [(r, f) for r, f in jobs if f.set_running_or_notify_cancel()]
+        if not jobs:
+            return
+        try:
+            model = self._open()
+        except BaseException as exc:
+            for _, future in jobs:
+                future.set_exception(exc)
+            return
+        accepted: list[tuple[list[list[int]], Future[Embeddings]]] = []
+        for request, future in jobs:
+            try:
+                accepted.append((self._tokens(model, request), future))
+            except Exception as exc:
+                future.set_exception(exc)
+        try:
+            vectors = model.embed([tokens for inputs, _ in accepted for tokens in inputs])
+        except BaseException as exc:
+            for _, future in accepted:
+                future.set_exception(exc)
+            return
+        start = 0
+        for inputs, future in accepted:
+            end = start + len(inputs)
+            future.set_result(
+                Embeddings(vectors=vectors[start:end], prompt_tokens=sum(map(len, inputs)))
+            )
+            start = end
 
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._embed, request)
+        future: Future[Embeddings] = Future()
+        with self._lock:
+            self._waiting.append((request, future))
+        self._thread.submit(self._drain)
+        return await asyncio.wrap_future(future)
 
     async def close(self) -> None:
         model, self._model = self._model, None
         if model is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, model.close)
         self._thread.shutdown(wait=False, cancel_futures=True)
+        with self._lock:  # their drains were cancelled with the thread
+            jobs, self._waiting = self._waiting, []
+        for _, future in jobs:
+            future.cancel()
