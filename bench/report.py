@@ -17,6 +17,12 @@ def brief(level: dict[str, Any]) -> str:
     )
 
 
+def embedding_brief(rows: dict[str, Any]) -> str:
+    """`64 inputs: 120.0/s, 256 inputs: 130.0/s` for one row of the embeddings section."""
+    first = next(iter(rows.values()))
+    return ", ".join(f"{n} inputs: {r['inputs_s']:.1f}/s" for n, r in first.items())
+
+
 def markdown(results: dict[str, Any]) -> str:
     out: list[str] = []
     m = results["machine"]
@@ -39,6 +45,8 @@ def markdown(results: dict[str, Any]) -> str:
     out += targets(results)
     if "overhead" in results:
         out += overhead_tables(results["overhead"])
+    if "embeddings" in results:
+        out += embedding_table(results["embeddings"])
     if "model" in results:
         out += memory_table(results["model"])
     out.append("")
@@ -114,6 +122,8 @@ def targets(results: dict[str, Any]) -> list[str]:
         title = model_targets(results, rows) or title
     if "overhead" in results:
         overhead_targets(results["overhead"], rows)
+    if "embeddings" in results:
+        embedding_targets(results["embeddings"], rows)
     if not rows:
         return []
     out = ["", f"## Targets ({title})", "", "| target | measured | met |", "|---|---|:-:|"]
@@ -334,3 +344,41 @@ def memory_table(model: dict[str, Any]) -> list[str]:
         )
     out.append(f"\ngunicorn master: {fmt(memory.get('master_mb'))} MB.")
     return out
+
+
+def embedding_table(section: dict[str, Any]) -> list[str]:
+    counts = sorted({int(n) for rows in section.values() for n in rows})
+    out = [
+        "",
+        "## Embeddings (one request of N short inputs, inputs/s, median of 3)",
+        "",
+        "| server | " + " | ".join(f"{n} inputs" for n in counts) + " | other CPU |",
+        "|---|" + "---:|" * (len(counts) + 1),
+    ]
+    for name, rows in section.items():
+        cells = [fmt(rows[str(n)]["inputs_s"], 1) if str(n) in rows else "-" for n in counts]
+        other = [r["other_cpu_pct"] for r in rows.values() if "other_cpu_pct" in r]
+        out.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {fmt(max(other), 0) + ' %' if other else '-'} |"
+        )
+    return out
+
+
+def embedding_targets(section: dict[str, Any], rows: list[tuple[str, str, bool | None]]) -> None:
+    """Batched embeddings at or ahead of llama-server `--embeddings` (when it ran)."""
+    gateway = next((r for n, r in section.items() if n.startswith("gateway")), None)
+    rival = section.get("llama-server")
+    if gateway is None or rival is None:
+        return
+    for n in sorted(gateway, key=int):
+        if n in rival:
+            ratio = gateway[n]["inputs_s"] / rival[n]["inputs_s"]
+            rows.append(
+                (
+                    f"embeddings, {n} inputs: at or above llama-server's inputs/s",
+                    f"{ratio:.2f} x",
+                    ratio >= 1,
+                )
+            )

@@ -7,14 +7,17 @@
 - gateway overhead: the mock backend (no delays) against a bare ASGI app on the same worker
   class returning the same bytes: requests/s and latency, SSE chunks/s, worker CPU per
   request and per chunk;
-- memory: RSS of each worker of the default layout, idle and under load.
+- memory: RSS of each worker of the default layout, idle and under load;
+- embeddings: one request of 64 and of 256 short inputs, inputs/s, for the gateway (default
+  layout), llama-server with `--embeddings` (LLAMA_SERVER), and the path before batching
+  (llama-cpp-python's `Llama.embed` once per input, in process).
 
 Writes bench/results/<timestamp>.md and .json. Environment (or flags):
   LLAMA_SERVER=/path/to/llama-server     add llama.cpp's server
   BENCH_LAYOUTS=2x1x4,1x2x8              more gateway layouts, WORKERSxN_THREADSxN_PARALLEL
   BENCH_LEVELS=1,2,4,8,16                concurrent streams
   BENCH_MAX_TOKENS=128                   tokens per stream
-  BENCH_SECTIONS=model,overhead,memory
+  BENCH_SECTIONS=model,overhead,memory,embeddings
   BENCH_BASELINES=before,llama_cpp.server,llama-server   which baselines to run
   BENCH_GATEWAY_ENV=N_BATCH=128,...      more settings for the gateway's llama servers
   BENCH_BUDGET=1800                      seconds; sections left when it runs out are skipped
@@ -48,13 +51,18 @@ from probes import (
     wait_quiet,
 )
 from stats import summarize_requests, summarize_streams
-from workload import stream_body
+from workload import embedding_inputs, stream_body
 
 ROOT = servers.ROOT
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_MODEL = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 # What the gateway ran before continuous batching: one worker, two threads, one sequence.
 BEFORE = "1x2x1"
+EMBEDDING_COUNTS = (64, 256)
+EMBEDDING_REPEATS = 3
+EMBEDDING_WINDOW = 512  # EMBEDDING_N_CTX's default: the longest input, in tokens
+# llama-server's slots for the embeddings row: each input is a task, one slot each.
+EMBEDDING_SLOTS = 16
 
 
 @dataclass(frozen=True)
@@ -308,6 +316,82 @@ class Bench:
         elif not self.args.llama_server:
             self.results["skipped"].append("llama-server: LLAMA_SERVER not given")
 
+    # --- embeddings -------------------------------------------------------------------------
+
+    def embed_requests(self, server: servers.Server) -> dict[str, Any]:
+        """Inputs/s of one request of each size (median of EMBEDDING_REPEATS after a warm-up)."""
+        url = server.url + "/v1/embeddings"
+        post(url, {"model": server.model, "input": embedding_inputs(8)})
+        rows: dict[str, Any] = {}
+        for count in EMBEDDING_COUNTS:
+            body = {"model": server.model, "input": embedding_inputs(count)}
+            self.note_load(f"{server.name} embeddings x{count}")
+            speeds, tokens = [], 0
+            with other_cpu(server) as cpu:
+                for _ in range(EMBEDDING_REPEATS):
+                    start = time.perf_counter()
+                    answer = json.loads(post(url, body))
+                    speeds.append(count / (time.perf_counter() - start))
+                    assert len(answer["data"]) == count, answer.get("error")
+                    tokens = answer["usage"]["prompt_tokens"]
+            others = cpu["busy"] - cpu["ours"]
+            rows[str(count)] = {
+                "inputs_s": sorted(speeds)[len(speeds) // 2],
+                "runs": speeds,
+                "prompt_tokens": tokens,
+                "other_cpu_pct": max(0.0, 100 * others / cpu["total"]),
+            }
+            print(f"  {server.name}: {count} inputs: {rows[str(count)]['inputs_s']:.1f} inputs/s")
+        return rows
+
+    def embeddings_section(self) -> None:
+        section: dict[str, Any] = {}
+        self.results["embeddings"] = section
+        threads = self.default.workers * self.default.threads
+        if self.time_left("embeddings, before batching"):
+            out = subprocess.run(
+                [
+                    str(servers.BENCH_VENV / "python"),
+                    str(ROOT / "bench" / "embed_inprocess.py"),
+                    self.model,
+                    str(threads),
+                    str(EMBEDDING_WINDOW),
+                    ",".join(map(str, EMBEDDING_COUNTS)),
+                    str(EMBEDDING_REPEATS),
+                ],
+                capture_output=True,
+                timeout=1200,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT / "bench")},
+            )
+            runs: dict[str, list[float]] = json.loads(out.stdout)
+            section["one at a time (before)"] = {
+                count: {"inputs_s": sorted(speeds)[len(speeds) // 2], "runs": speeds}
+                for count, speeds in runs.items()
+            }
+            print(f"  one at a time, in process: {report.embedding_brief(section)}")
+        name = f"gateway {self.default}"
+        if self.time_left(f"embeddings, {name}"):
+            with servers.running(self.gateway(self.default, name)) as server:
+                section[name] = self.embed_requests(server)
+        binary = self.args.llama_server if "llama-server" in self.args.baselines else ""
+        if binary and self.time_left("embeddings, llama-server"):
+            server = servers.llama_server(
+                "llama-server --embeddings",
+                self.logs,
+                binary=binary,
+                model=self.model,
+                threads=threads,
+                parallel=EMBEDDING_SLOTS,
+                n_ctx=EMBEDDING_WINDOW,
+                extra=("--embeddings", "--pooling", "mean", "-b", "2048", "-ub", "2048"),
+            )
+            server.model = "bench"
+            with servers.running(server):
+                section["llama-server"] = self.embed_requests(server)
+        elif not self.args.llama_server:
+            self.results["skipped"].append("embeddings, llama-server: LLAMA_SERVER not given")
+
     # --- gateway overhead -------------------------------------------------------------------
 
     def overhead_section(self) -> None:
@@ -405,6 +489,9 @@ class Bench:
             if "overhead" in sections:
                 print("bench: gateway overhead")
                 self.overhead_section()
+            if "embeddings" in sections:
+                print("bench: embeddings")
+                self.embeddings_section()
         finally:
             self.note_load("end")
             self.results["finished"] = datetime.now().isoformat(timespec="seconds")
@@ -425,7 +512,9 @@ def main() -> None:
     parser.add_argument("--layouts", default=env("BENCH_LAYOUTS", ""))
     parser.add_argument("--levels", default=env("BENCH_LEVELS", "1,2,4,8,16"))
     parser.add_argument("--max-tokens", type=int, default=int(env("BENCH_MAX_TOKENS", "128")))
-    parser.add_argument("--sections", default=env("BENCH_SECTIONS", "model,overhead,memory"))
+    parser.add_argument(
+        "--sections", default=env("BENCH_SECTIONS", "model,overhead,memory,embeddings")
+    )
     parser.add_argument(
         "--baselines", default=env("BENCH_BASELINES", "before,llama_cpp.server,llama-server")
     )

@@ -222,8 +222,10 @@ def llama_server(
     threads: int,
     parallel: int,
     n_ctx: int,
+    extra: tuple[str, ...] = (),
 ) -> Server:
-    """llama.cpp's own server, with its defaults apart from threads, slots and context."""
+    """llama.cpp's own server, with its defaults apart from threads, slots and context (and
+    `extra` arguments, e.g. `--embeddings`)."""
     port = free_port()
     argv = [
         binary,
@@ -242,6 +244,7 @@ def llama_server(
         "--port",
         str(port),
         "--no-webui",
+        *extra,
     ]
     return _start(name, argv, _base_env(), "/health", port, logs, kind="llama-server")
 

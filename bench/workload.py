@@ -43,3 +43,11 @@ def stream_body(spec: dict[str, Any], n: int) -> dict[str, Any]:
         # Every server generates exactly max_tokens: end-of-generation tokens are banned.
         body["logit_bias"] = {str(t): -100 for t in spec["ban_tokens"]}
     return body
+
+
+def embedding_inputs(n: int) -> list[str]:
+    """`n` short, distinct inputs (~15 tokens each) for the embeddings rows."""
+    topics = ("the harbour", "a tax form", "mountain weather", "an old clock", "soup recipes")
+    return [
+        f"Note {i}: a short remark about {topics[i % len(topics)]}, number {i}." for i in range(n)
+    ]

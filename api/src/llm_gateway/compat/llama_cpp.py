@@ -120,6 +120,9 @@ class ContextParams:
     position order, so that its attention sums in the same order whatever ran before or
     beside it. A unified pool interleaves the cells of all sequences and, with flash
     attention, the order (and so the rounding) depends on that history."""
+    mean_pooling: bool = False
+    """An embedding context: each sequence's hidden states averaged into one vector
+    (`Context.embedding(seq)`) instead of logits."""
 
 
 class Context:
@@ -137,12 +140,16 @@ class Context:
         p.flash_attn = params.flash_attn
         p.kv_unified = params.kv_unified
         p.no_perf = True
+        if params.mean_pooling:
+            p.embeddings = True
+            p.pooling_type = LLAMA_POOLING_TYPE_MEAN
         handle = llama_cpp.llama_init_from_model(llm.model, p)
         if not handle:
             raise RuntimeError(f"llama.cpp could not create a context with {params}")
         self.handle = handle
         self._memory = llama_cpp.llama_get_memory(handle)
         self._n_vocab = vocab.size
+        self._n_embd = int(llama_cpp.llama_model_n_embd(llm.model))
 
     def decode(self, batch: Batch) -> int:
         """Evaluate the batch: 0 on success, llama.cpp's status code otherwise."""
@@ -155,6 +162,14 @@ class Context:
         if not pointer:
             raise IndexError(f"batch row {row} has no logits")
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def embedding(self, seq: int) -> np.ndarray[Any, Any]:
+        """A copy of a sequence's pooled embedding after the `decode()` that held all its
+        tokens (a context built with `mean_pooling`)."""
+        pointer = llama_cpp.llama_get_embeddings_seq(self.handle, seq)
+        if not pointer:
+            raise IndexError(f"sequence {seq} has no pooled embedding")
+        return np.ctypeslib.as_array(pointer, shape=(self._n_embd,)).copy()
 
     def forget(self, seq: int, start: int = 0, end: int = -1) -> bool:
         """Drop a sequence's cells at positions [start, end) (end -1: to its end); False when
@@ -194,9 +209,12 @@ class Batch:
         self.size = 0
         self.raw.n_tokens = 0
 
-    def add(self, tokens: list[int], start: int, seq: int, logits_last: bool) -> int:
+    def add(
+        self, tokens: list[int], start: int, seq: int, logits_last: bool, outputs: bool = False
+    ) -> int:
         """Append `tokens` at positions start, start+1, ... of `seq`; the row of the last one
-        (whose logits are computed when `logits_last`)."""
+        (whose logits are computed when `logits_last`). `outputs`: every row is an output, as
+        a pooled embedding needs (llama.cpp would otherwise override it with a warning)."""
         i = self.size
         if i + len(tokens) > self.capacity:
             raise ValueError(f"batch overflow: {i} + {len(tokens)} > {self.capacity}")
@@ -212,7 +230,7 @@ class Batch:
             pos[i] = start + offset
             n_seq_id[i] = 1
             seq_id[i][0] = seq
-            logits[i] = 0
+            logits[i] = outputs
             i += 1
         if logits_last:
             logits[i - 1] = 1
