@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +15,8 @@ from llm_gateway.env import SettingsError
 from llm_gateway.store import Kind, ResponseStore, open_store
 from llm_gateway.store.sqlite import SCHEMA_VERSION
 
-from ..support.redis_server import RedisProcess
-
 CONV = Kind.CONVERSATION
 CHAT = Kind.COMPLETION
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    yield server
-    server.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.server)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ResponseStore]:
-    if request.param == "sqlite":
-        url = str(tmp_path / "store.db")
-    else:
-        redis: RedisProcess = request.getfixturevalue("redis")
-        url = redis.url
-    s = open_store(url, ttl=3600, max_responses=3)
-    if request.param == "redis":
-        await s.client.flushdb()  # type: ignore[attr-defined]
-    yield s
-    await s.close()
 
 
 def item(n: int) -> dict[str, Any]:

@@ -3,7 +3,6 @@ Redis keeps everything across a restart (append-only file) and shares rate-limit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from ..support.polling import async_poll_until
 from ..support.redis_server import RedisProcess
 
 
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisProcess]:
-    server = RedisProcess()
-    yield server
-    server.close()
-
-
 def record(rid: str) -> StoredResponse:
     return StoredResponse(
         id=rid,
@@ -28,20 +20,6 @@ def record(rid: str) -> StoredResponse:
         input_items=[{"type": "message", "id": f"in_{rid}", "role": "user", "content": []}],
         conversation=[{"id": f"in_{rid}"}, {"id": f"msg_{rid}"}],
     )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.server)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ResponseStore]:
-    if request.param == "sqlite":
-        url = str(tmp_path / "responses.db")
-    else:
-        redis: RedisProcess = request.getfixturevalue("redis")
-        url = redis.url
-    s = open_store(url, ttl=3600, max_responses=3)
-    if request.param == "redis":
-        await s.client.flushdb()  # type: ignore[attr-defined]
-    yield s
-    await s.close()
 
 
 async def test_records_and_items_belong_to_their_owner(store: ResponseStore) -> None:

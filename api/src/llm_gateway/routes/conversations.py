@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..context import request_context
 from ..errors import NotFound
 from ..protocol.conversations import (
     CreateConversationRequest,
@@ -20,7 +19,7 @@ from ..protocol.errors import ErrorResponse
 from ..protocol.ids import new_id
 from ..store import Kind
 from ..translate.responses import resolve_items
-from .gateway import gateway_of
+from .gateway import gateway_of, owner_of, stored_object
 from .json import json_response
 from .openapi import BodyRoute
 from .pages import page, whole
@@ -33,25 +32,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 CONVERSATION = Kind.CONVERSATION
 
 
-def _owner(request: Request) -> str:
-    return request_context(request.scope).owner
-
-
 def _missing(conversation_id: str) -> NotFound:
     return NotFound(f"Conversation with id '{conversation_id}' not found.", param="conversation_id")
 
 
 async def _conversation(request: Request, conversation_id: str) -> dict[str, Any]:
-    found = await gateway_of(request).store.get_object(
-        _owner(request), CONVERSATION, conversation_id
-    )
-    if found is None:
-        raise _missing(conversation_id)
-    return found
+    return await stored_object(request, CONVERSATION, conversation_id, _missing)
 
 
 async def _items(request: Request, conversation_id: str) -> list[dict[str, Any]]:
-    items = await gateway_of(request).store.conversation_items(_owner(request), conversation_id)
+    items = await gateway_of(request).store.conversation_items(owner_of(request), conversation_id)
     if items is None:
         raise _missing(conversation_id)
     return items
@@ -59,7 +49,7 @@ async def _items(request: Request, conversation_id: str) -> list[dict[str, Any]]
 
 async def create_conversation(request: Request) -> Response:
     req = await parse_body(request, CreateConversationRequest)
-    store, owner = gateway_of(request).store, _owner(request)
+    store, owner = gateway_of(request).store, owner_of(request)
     items = await resolve_items(req.items or [], owner, store, "items")
     conversation_id = new_id("conv")
     conversation: dict[str, Any] = {
@@ -76,7 +66,7 @@ async def update_conversation(request: Request) -> Response:
     req = await parse_body(request, UpdateConversationRequest)
     conversation_id = request.path_params["conversation_id"]
     updated = await gateway_of(request).store.update_object(
-        _owner(request), CONVERSATION, conversation_id, lambda c: {**c, "metadata": req.metadata}
+        owner_of(request), CONVERSATION, conversation_id, lambda c: {**c, "metadata": req.metadata}
     )
     if updated is None:
         raise _missing(conversation_id)
@@ -86,7 +76,7 @@ async def update_conversation(request: Request) -> Response:
 async def create_items(request: Request) -> Response:
     req = await parse_body(request, CreateItemsRequest)
     conversation_id = request.path_params["conversation_id"]
-    store, owner = gateway_of(request).store, _owner(request)
+    store, owner = gateway_of(request).store, owner_of(request)
     items = await resolve_items(req.items, owner, store, "items")
     if not await store.append_items(owner, conversation_id, items):
         raise _missing(conversation_id)
@@ -126,7 +116,7 @@ async def get_conversation(conversation_id: str, request: Request) -> Response:
 @router.delete("/v1/conversations/{conversation_id}", responses=NOT_FOUND)
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
     store = gateway_of(request).store
-    if not await store.delete_object(_owner(request), CONVERSATION, conversation_id):
+    if not await store.delete_object(owner_of(request), CONVERSATION, conversation_id):
         raise _missing(conversation_id)
     return json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
@@ -150,6 +140,6 @@ async def get_item(conversation_id: str, item_id: str, request: Request) -> Resp
 async def delete_item(conversation_id: str, item_id: str, request: Request) -> Response:
     """Answers the conversation the item was removed from, as OpenAI does."""
     conversation = await _conversation(request, conversation_id)
-    if not await gateway_of(request).store.delete_item(_owner(request), conversation_id, item_id):
+    if not await gateway_of(request).store.delete_item(owner_of(request), conversation_id, item_id):
         raise NotFound(f"Item with id '{item_id}' not found.", param="item_id")
     return json_response(conversation)

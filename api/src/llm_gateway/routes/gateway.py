@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
+from ..context import request_context
+from ..errors import APIError
 from ..lifecycle import ShutdownSignal
 from ..render import Renderer
 from ..service import Call, Generation, ModelRegistry
 from ..service.limits import Limits
-from ..store import ResponseStore
+from ..store import Kind, ResponseStore
 from ..translate.openai_tokens import Cl100kDecoder
 from .respond import GenerationResponse
 
@@ -45,6 +49,22 @@ class Gateway:
         )
 
 
+def owner_of(request: Request) -> str:
+    """Whose stored objects this request may see (the API key's digest, or everyone's)."""
+    return request_context(request.scope).owner
+
+
 def gateway_of(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
+
+
+async def stored_object(
+    request: Request, kind: Kind, object_id: str, missing: Callable[[str], APIError]
+) -> dict[str, Any]:
+    """The caller's stored object of `kind` (a conversation, a chat completion), or the
+    route's own 404 (`missing(object_id)`) — another key's objects do not exist for it."""
+    found = await gateway_of(request).store.get_object(owner_of(request), kind, object_id)
+    if found is None:
+        raise missing(object_id)
+    return found

@@ -8,12 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..context import request_context
 from ..errors import NotFound
 from ..protocol.chat import UpdateChatCompletionRequest
 from ..protocol.errors import ErrorResponse
 from ..store import Kind
-from .gateway import gateway_of
+from .gateway import gateway_of, owner_of, stored_object
 from .json import json_response
 from .openapi import BodyRoute
 from .pages import page
@@ -26,19 +25,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 COMPLETION = Kind.COMPLETION
 
 
-def _owner(request: Request) -> str:
-    return request_context(request.scope).owner
-
-
 def _missing(completion_id: str) -> NotFound:
     return NotFound(f"Chat completion with id '{completion_id}' not found.", param="completion_id")
 
 
 async def _record(request: Request, completion_id: str) -> dict[str, Any]:
-    found = await gateway_of(request).store.get_object(_owner(request), COMPLETION, completion_id)
-    if found is None:
-        raise _missing(completion_id)
-    return found
+    return await stored_object(request, COMPLETION, completion_id, _missing)
 
 
 def _metadata_filter(request: Request) -> dict[str, str]:
@@ -54,7 +46,7 @@ def _metadata_filter(request: Request) -> dict[str, str]:
 async def list_completions(request: Request) -> Response:
     model = request.query_params.get("model")
     wanted = _metadata_filter(request)
-    records = await gateway_of(request).store.list_objects(_owner(request), COMPLETION)
+    records = await gateway_of(request).store.list_objects(owner_of(request), COMPLETION)
     completions = [
         completion
         for completion in (r["completion"] for r in records)
@@ -78,7 +70,7 @@ async def update_completion(request: Request) -> Response:
         return {**record, "completion": completion}
 
     updated = await gateway_of(request).store.update_object(
-        _owner(request), COMPLETION, completion_id, change
+        owner_of(request), COMPLETION, completion_id, change
     )
     if updated is None:
         raise _missing(completion_id)
@@ -99,7 +91,7 @@ routes = [
 @router.delete("/v1/chat/completions/{completion_id}", responses=NOT_FOUND)
 async def delete_completion(completion_id: str, request: Request) -> Response:
     store = gateway_of(request).store
-    if not await store.delete_object(_owner(request), COMPLETION, completion_id):
+    if not await store.delete_object(owner_of(request), COMPLETION, completion_id):
         raise _missing(completion_id)
     return json_response(
         {"id": completion_id, "object": "chat.completion.deleted", "deleted": True}
