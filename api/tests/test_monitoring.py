@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
 from types import ModuleType
 
@@ -21,6 +19,7 @@ from prometheus_client.metrics_core import Metric
 from llm_gateway.observability.metrics import Metrics
 
 from .support.paths import REPO_ROOT
+from .support.processes import require_binary
 
 MONITORING = REPO_ROOT / "monitoring"
 RULES = MONITORING / "rules" / "llm-gateway.rules.yml"
@@ -32,13 +31,7 @@ PROMETHEUS_OWN = {"up"}
 
 
 def promtool() -> str:
-    binary = shutil.which("promtool")
-    if binary is None:
-        reason = "promtool is not installed (Debian: apt-get install prometheus)"
-        if os.environ.get("REQUIRE_PROMTOOL") == "1":
-            pytest.fail(reason + "; REQUIRE_PROMTOOL=1 makes it required", pytrace=False)
-        pytest.skip(reason)
-    return binary
+    return require_binary("promtool", "prometheus", "REQUIRE_PROMTOOL")
 
 
 @pytest.mark.parametrize("command", [["check", "rules", RULES], ["test", "rules", RULE_TESTS]])

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from ..support.polling import poll_until
-from ..support.processes import free_port
+from ..support.processes import free_port, require_binary
 from ..support.reliability import CHAT, CLOSE, TIMEOUT, chat_body
 from ..support.server import ServerProcess, running_server
 from ..test_monitoring import DASHBOARD, RULES
@@ -33,9 +33,7 @@ class Prometheus:
     """A Prometheus scraping `target` every second and evaluating the rules every second."""
 
     def __init__(self, target: str) -> None:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+        binary = require_binary("prometheus", "prometheus", "REQUIRE_PROMTOOL")
         self.dir = Path(tempfile.mkdtemp(prefix="prometheus-test-"))
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},

@@ -3,11 +3,14 @@ free port, and waiting until the process serves, failing with its output if it e
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from .polling import poll_until
 
@@ -38,3 +41,15 @@ def wait_serving(
         poll_until(ready, timeout, 0.1, what=what, retry_on=(httpx.HTTPError,))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{logs()}") from None
+
+
+def require_binary(name: str, package: str, required_by: str) -> str:
+    """The path of `name`; without it the test is skipped, saying which Debian package brings
+    it — or fails when the environment variable `required_by` is 1 (CI sets it)."""
+    binary = shutil.which(name)
+    if binary is None:
+        reason = f"{name} is not installed (Debian: apt-get install {package})"
+        if os.environ.get(required_by) == "1":
+            pytest.fail(f"{reason}; {required_by}=1 makes it required", pytrace=False)
+        pytest.skip(reason)
+    return binary

@@ -4,7 +4,6 @@ REQUIRE_REDIS=1 (CI) makes it a failure."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -12,22 +11,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
 import redis
 
 from .markers import require_marker
 from .polling import poll_until
-from .processes import free_port
+from .processes import free_port, require_binary
 
 
 def require_redis_server() -> str:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "redis-server is not installed (Debian: apt-get install redis-server)"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(reason + "; REQUIRE_REDIS=1 makes it required", pytrace=False)
-        pytest.skip(reason)
-    return binary
+    return require_binary("redis-server", "redis-server", "REQUIRE_REDIS")
 
 
 class RedisProcess:
