@@ -30,10 +30,6 @@ class Call:
     """Fields the client sent that nothing on this server honours (`x-ignored-params`)."""
     on_complete: CompletionHook | None = None
 
-    @property
-    def choices(self) -> int:
-        return sum(group.n for group in self.groups)
-
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingCall:
