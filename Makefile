@@ -95,7 +95,7 @@ soak: install ## soak test (SOAK_DURATION=10m; not in `make test`): mock backend
 	scripts/soak.sh
 
 test-load: install ## load held through Caddy (not in `make test`, ~1 min): 1,000 streams on one worker with 0 errors, 5,000 idle keep-alive connections; RSS per stream
-	$(BIN)/python scripts/load_scenario.py
+	$(BIN)/python bench/load_scenario.py
 
 # --- Frontends: examples/node (npm ci once per lockfile change) and the browser tests ---
 NODE_STAMP := examples/node/node_modules/.installed
