@@ -167,23 +167,37 @@ class GenerationResponse:
         """`generation.start()`. When it takes longer than `keepalive` seconds (a queue, a
         long prompt being read), the headers go out and then the renderer's keep-alive (an SSE
         comment; Anthropic's `ping` event) every `keepalive` seconds, so proxies and load
-        balancers with idle timeouts keep the stream. Clients' SSE parsers skip both."""
+        balancers with idle timeouts keep the stream. Clients' SSE parsers skip both.
+
+        The wait runs in this task; only a wait that outlasts `keepalive` gets a second task
+        (the pings), so a stream that starts in time costs one timer, not a task."""
         if not self.keepalive:
             await self.generation.start()
             return
-        starting = asyncio.ensure_future(self.generation.start())
+        pinger: asyncio.Task[None] | None = None
+
+        def start_pinging() -> None:
+            nonlocal pinger
+            pinger = asyncio.ensure_future(self._keep_alive(send))
+
+        timer = asyncio.get_running_loop().call_later(self.keepalive, start_pinging)
         try:
-            while not (await asyncio.wait({starting}, timeout=self.keepalive))[0]:
-                if not self.headers_sent:
-                    await self._start(send, SSE_HEADERS)
-                ping = self.renderer.keepalive
-                await send({"type": "http.response.body", "body": ping, "more_body": True})
+            await self.generation.start()
         finally:
-            if not starting.done():
-                starting.cancel()
+            timer.cancel()
+            if pinger is not None:
+                pinger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await starting
-        starting.result()
+                    await pinger
+
+    async def _keep_alive(self, send: Send) -> None:
+        """The headers, then a keep-alive every `keepalive` seconds, until cancelled."""
+        if not self.headers_sent:
+            await self._start(send, SSE_HEADERS)
+        while True:
+            ping = self.renderer.keepalive
+            await send({"type": "http.response.body", "body": ping, "more_body": True})
+            await asyncio.sleep(self.keepalive)
 
     async def _body(self, send: Send) -> None:
         await self.generation.start()
