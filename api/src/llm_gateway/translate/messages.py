@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ..backends import GenerationRequest, Message, PromptGroup, ToolSpec
@@ -63,12 +63,17 @@ class Translation:
     `x-ignored-params` header)."""
 
 
-def generation_request(req: MessagesRequest, *, honoured: Set[str]) -> Translation:
-    """`honoured`: the backend's `supported_params`, for the fields only some backends take."""
+def generation_request(
+    req: MessagesRequest, *, honoured: Set[str], max_tokens: int | None = None
+) -> Translation:
+    """`honoured`: the backend's `supported_params`, for the fields only some backends take.
+    `max_tokens`: the cap the caller fitted to the model (the backend then fits it to the
+    prompt too); without it, the request's own `max_tokens`, as sent."""
     output_format = req.output_config.format if req.output_config else None
     request = GenerationRequest(
         messages=messages(req),
-        max_tokens=req.max_tokens,
+        max_tokens=req.max_tokens if max_tokens is None else max_tokens,
+        fit_max_tokens=max_tokens is not None,
         stop=tuple(req.stop_sequences or ()),
         temperature=req.temperature,
         top_p=req.top_p,
@@ -248,13 +253,14 @@ def message_call(req: MessagesRequest, models: ModelRegistry, limits: Limits) ->
     fits after the prompt (stop_reason `max_tokens`)."""
     check_limits(req, limits)
     served = models.resolve(req.model, "messages")
-    translation = generation_request(req, honoured=served.backend.supported_params)
-    check_prompt_chars(translation.request.messages or (), limits)
     max_tokens, fitted = rules.fitted_tokens(served, limits, req.max_tokens, "max_tokens")
-    request = replace(translation.request, max_tokens=max_tokens, fit_max_tokens=True)
+    translation = generation_request(
+        req, honoured=served.backend.supported_params, max_tokens=max_tokens
+    )
+    check_prompt_chars(translation.request.messages or (), limits)
     return Call(
         served,
-        (PromptGroup(request),),
+        (PromptGroup(translation.request),),
         ignored=tuple(sorted(translation.ignored | set(fitted))),
     )
 
