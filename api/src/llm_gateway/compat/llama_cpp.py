@@ -150,9 +150,11 @@ class Context:
         self._memory = llama_cpp.llama_get_memory(handle)
         self._n_vocab = vocab.size
         self._n_embd = int(llama_cpp.llama_model_n_embd(llm.model))
+        self._copies_pending = False
 
     def decode(self, batch: Batch) -> int:
         """Evaluate the batch: 0 on success, llama.cpp's status code otherwise."""
+        self._copies_pending = False  # llama_decode applies them first
         return int(llama_cpp.llama_decode(self.handle, batch.raw))
 
     def logits(self, row: int) -> np.ndarray[Any, Any]:
@@ -181,9 +183,36 @@ class Context:
         llama.cpp copies the whole stream's buffer at the next `decode()`; in a unified cache
         the cells are shared, not copied."""
         llama_cpp.llama_memory_seq_cp(self._memory, source, target, -1, -1)
+        self._copies_pending = True
+
+    def _settle(self) -> None:
+        """Apply the stream copies `share` queued, now: `save` would read a target's cells
+        before its data arrived, and a queued copy would overwrite what `restore` wrote."""
+        if self._copies_pending:
+            llama_cpp.llama_kv_self_update(self.handle)
+            self._copies_pending = False
 
     def clear(self) -> None:
         llama_cpp.llama_memory_clear(self._memory, True)
+
+    def save(self, seq: int) -> np.ndarray[Any, Any] | None:
+        """A copy of a sequence's cells (positions, keys and values of every layer) in host
+        memory: llama.cpp's per-sequence state. None when llama.cpp could not write it."""
+        self._settle()
+        size = int(llama_cpp.llama_state_seq_get_size(self.handle, seq))
+        if size <= 0:
+            return None
+        state = np.empty(size, dtype=np.uint8)
+        pointer = state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        written = int(llama_cpp.llama_state_seq_get_data(self.handle, pointer, size, seq))
+        return state[:written] if written else None
+
+    def restore(self, seq: int, state: np.ndarray[Any, Any]) -> bool:
+        """Replace a sequence's cells with a state `save()` returned (of any sequence of this
+        context); False when llama.cpp refused it (the sequence is then empty)."""
+        self._settle()
+        pointer = state.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        return bool(llama_cpp.llama_state_seq_set_data(self.handle, pointer, state.nbytes, seq))
 
     def close(self) -> None:
         if self.handle is not None:

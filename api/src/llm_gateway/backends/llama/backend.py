@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import structlog
+
 from ...compat.llama_cpp import Llama, Vocab, load_model
 from ...errors import ContextLengthExceeded, InvalidRequest, ServiceUnavailable
 from ..base import GENERATION_PARAMS, Backend, ChoiceDelta, choice_requests
@@ -17,13 +19,14 @@ from ..types import Delta, EmbeddingRequest, Embeddings, GenerationRequest, Prom
 from .constraints import OutputPlan, plan
 from .embeddings import LlamaEmbedder
 from .engine import Engine, EngineClosed
-from .memory import available_bytes, check_kv_cache
+from .memory import MIB, available_bytes, check_kv_cache, host_cache_bytes
 from .prompts import ChatTemplate
 from .sequences import EngineEvent, Failed, Finished, Job, Token
 from .settings import LlamaSettings
 from .shaping import Shaper
 
 GGUF_MAGIC = b"GGUF"
+log = structlog.get_logger("llm_gateway.backends.llama")
 
 
 def _magic(path: Path) -> bytes:
@@ -71,7 +74,18 @@ class LlamaBackend(Backend[LlamaSettings]):
             raise ValueError(f"MODEL_PATH={path} is not a GGUF file (it does not start with GGUF)")
         self._llm = llm = await asyncio.to_thread(load_model, str(path))
         s = self.settings
-        check_kv_cache(llm.metadata, s.n_ctx, s.n_parallel, available_bytes())
+        available = available_bytes()
+        check_kv_cache(llm.metadata, s.n_ctx, s.n_parallel, available)
+        host_cache = host_cache_bytes(
+            llm.metadata, s.n_ctx, s.n_parallel, s.kv_host_cache_mb * MIB, available
+        )
+        if host_cache < s.kv_host_cache_mb * MIB:
+            log.warning(
+                "kv_host_cache_capped",
+                wanted_mb=s.kv_host_cache_mb,
+                capped_mb=host_cache // MIB,
+                reason="half of the memory left after the KV cache",
+            )
         self._vocab = vocab = Vocab(llm)
         self._template = ChatTemplate(llm, vocab)
         self.engine = await asyncio.to_thread(
@@ -82,6 +96,7 @@ class LlamaBackend(Backend[LlamaSettings]):
             n_parallel=s.n_parallel,
             n_batch=s.n_batch,
             n_threads=s.n_threads,
+            host_cache_bytes=host_cache,
         )
         self.engine.start()
         self.ready = True

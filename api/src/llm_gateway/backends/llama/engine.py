@@ -19,7 +19,10 @@ leader's row.
 
 Requests join at the next step; more sequences than slots wait in a FIFO queue; a cancelled
 sequence (client gone, stop sequence matched) leaves at the next step and its slot is free
-at once. Its cells stay as that slot's prefix cache until a new prompt takes the slot.
+at once. Its cells stay as that slot's prefix cache until a new prompt takes the slot; then,
+unless the new prompt continues them, they are saved to the host cache (`host_cache.py`,
+KV_HOST_CACHE_MB) first, so that a conversation whose slot went to another one restores its
+history (a memory copy) when it returns instead of evaluating it again.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from dataclasses import dataclass
 import structlog
 
 from ...compat.llama_cpp import Batch, Candidates, Context, ContextParams, Llama, Vocab
-from .kv_slots import KvSlotPool
+from .host_cache import HostCache, SavedPrefix
+from .kv_slots import KvSlot, KvSlotPool
 from .sampling import sampler_for, token_logprob
 from .sequences import (
     Deliver,
@@ -51,6 +55,10 @@ log = structlog.get_logger("llm_gateway.backends.llama")
 # Copying another slot's KV moves its whole stream (N_CTX cells, a few ms); evaluating a token
 # of prompt costs about 2 ms on 2 cores. Copy when it saves at least this many tokens.
 MIN_COPY = 8
+# Saving a slot's state copies all its cells to host memory (about 23 KB a token for the
+# default model, some ms for a long history): worth it when a new prompt would otherwise
+# discard at least this many of them. Restoring one costs as much: worth it from MIN_COPY.
+MIN_SAVE = 32
 
 
 @dataclass(slots=True)
@@ -67,6 +75,8 @@ class EngineStats:
     """Prompt tokens a choice copied from another choice's KV instead of evaluating them."""
     prompt_tokens_copied: int = 0
     """Prompt prefixes copied from a busy slot that held more of them than any free one."""
+    prompt_tokens_restored: int = 0
+    """Prompt prefixes restored from the host cache (a conversation whose slot was taken)."""
     tokens_generated: int = 0
     promotions: int = 0
     """Leaders cancelled mid-prompt whose follower took the evaluated part over."""
@@ -92,6 +102,7 @@ class Engine:
         n_parallel: int,
         n_batch: int,
         n_threads: int,
+        host_cache_bytes: int = 0,
     ) -> None:
         self.n_ctx = n_ctx
         self.n_parallel = n_parallel
@@ -111,6 +122,7 @@ class Engine:
         self._batch = Batch(self._capacity)
         self._candidates = Candidates(vocab.size)
         self._slots = KvSlotPool(n_parallel)
+        self.host = HostCache(host_cache_bytes)
         self._queue: deque[Group] = deque()  # groups with members waiting for a slot
         self._active: list[EngineSequence] = []  # sequences holding a slot, in admission order
         self._touched: list[EngineSequence] = []  # sequences with events to deliver this step
@@ -239,6 +251,7 @@ class Engine:
         leader = next((s for s in group.live if s.phase is Phase.PREFILLING), None)
         if source is not None or leader is not None:
             slot = self._slots.take_spare()
+            self._save(slot, keep=0)
             context.forget(slot.seq_id)
             slot.tokens = []
             sequence.slot = slot
@@ -262,15 +275,24 @@ class Engine:
         else:
             slot, common = self._slots.take_best(prompt)
             donor, longer = self._slots.best_donor(prompt, slot)
-            if donor is not None and longer >= common + MIN_COPY:
+            copy = donor is not None and longer >= common + MIN_COPY
+            saved, stored = self.host.best(prompt) if self.host.limit else (None, 0)
+            if saved is not None and stored >= max(common, longer if copy else 0) + MIN_COPY:
+                # This conversation's history was saved when another prompt took its slot.
+                self._save(slot, keep=0)
+                common = self._restore(slot, saved, stored)
+            elif copy:
                 # A busy slot holds more of this prompt (a shared system prompt, say): copy
                 # its KV (a memcpy) rather than evaluate those tokens again.
+                assert donor is not None
+                self._save(slot, keep=0)
                 context.share(donor.seq_id, slot.seq_id)
                 context.forget(slot.seq_id, longer, -1)
                 slot.tokens = prompt[:longer]
                 common = longer
                 self.stats.prompt_tokens_copied += longer
             else:
+                self._save(slot, keep=common)
                 if common < len(slot.tokens) and not context.forget(slot.seq_id, common, -1):
                     context.forget(slot.seq_id)
                     common = 0
@@ -282,6 +304,36 @@ class Engine:
         group.live.append(sequence)
         self._active.append(sequence)
         self.stats.most_sequences = max(self.stats.most_sequences, len(self._active))
+
+    def _save(self, slot: KvSlot, keep: int) -> None:
+        """Before a new prompt keeps only `keep` of a slot's cells: copy them all to the host
+        cache when that discards enough of them and the cache does not hold them yet."""
+        if not self.host.limit or len(slot.tokens) - keep < MIN_SAVE:
+            return
+        if self.host.holds(slot.tokens):
+            return
+        state = self._context.save(slot.seq_id)
+        if state is not None:
+            self.host.add(slot.tokens, state)
+
+    def _restore(self, slot: KvSlot, saved: SavedPrefix, keep: int) -> int:
+        """A saved state into the slot, trimmed to the `keep` tokens the prompt shares with
+        it; how many tokens the slot now holds (0 when llama.cpp refused the state)."""
+        context, tokens = self._context, saved.tokens
+        if not context.restore(slot.seq_id, saved.state):
+            log.warning("host_cache_restore_failed", seq_id=slot.seq_id, tokens=len(tokens))
+            context.forget(slot.seq_id)
+            slot.tokens = []
+            return 0
+        if keep < len(tokens) and not context.forget(slot.seq_id, keep, -1):
+            context.forget(slot.seq_id)
+            slot.tokens = []
+            return 0
+        slot.tokens = tokens[:keep]
+        self.host.stats.restored += 1
+        self.host.stats.tokens_restored += keep
+        self.stats.prompt_tokens_restored += keep
+        return keep
 
     def _promote(self, leader: EngineSequence) -> None:
         """A leader cancelled mid-prompt: its first follower takes over with the part of the

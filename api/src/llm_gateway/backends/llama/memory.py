@@ -68,3 +68,15 @@ def check_kv_cache(
         f"{needed // MIB} MiB and {available // MIB} MiB are available: lower N_PARALLEL "
         "or N_CTX"
     )
+
+
+def host_cache_bytes(
+    metadata: Mapping[str, str], n_ctx: int, n_parallel: int, wanted: int, available: int | None
+) -> int:
+    """The host KV cache's limit: KV_HOST_CACHE_MB, but at most half of what is left once the
+    slots' KV cache is allocated (a container's memory limit would otherwise end the worker
+    when the cache fills, long after start)."""
+    if available is None:
+        return wanted
+    needed = kv_cache_bytes(metadata, n_ctx * n_parallel) or 0
+    return max(0, min(wanted, (available - needed) // 2))

@@ -37,6 +37,14 @@ class LlamaSettings(BackendSettings):
         description="sequences one worker generates at once (llama.cpp server's -np); the KV "
         "cache holds N_CTX x N_PARALLEL tokens",
     )
+    kv_host_cache_mb: int = Field(
+        1024,
+        ge=0,
+        le=1_048_576,
+        description="host memory for the KV of conversations whose slot another one took "
+        "(restored when they return instead of evaluated again; least recently used "
+        "evicted first; 0: off), in MiB per worker",
+    )
     embedding_model_path: str | None = Field(
         None, description="GGUF for /v1/embeddings (empty: the chat model, MODEL_PATH)"
     )
