@@ -378,21 +378,25 @@ class Bench:
             section["servers"] = {name: server.details for name, server in pair.items()}
             for server in pair.values():
                 self.warm(server)
-            for index in range(self.args.rounds):
-                for concurrency in self.args.verdict_levels:
-                    what = f"verdict round {index + 1} at {concurrency} streams"
-                    if not self.time_left(what):
-                        return
-                    self.note_load(what)
-                    turn = self.verdict_turn(pair, rounds.order(list(pair), index), concurrency)
-                    levels[str(concurrency)]["rounds"].append(turn)
-                    print(
-                        f"  {what}: tok/s ratio {report.fmt(turn['tok_s_ratio'], 2)}, "
-                        f"TTFT p50 ratio {report.fmt(turn['ttft_p50_ratio'], 2)}"
-                    )
+            self.verdict_rounds(pair, levels)
         for level in levels.values():
             for key in ("tok_s_ratio", "ttft_p50_ratio"):
                 level[key] = rounds.spread([turn[key] for turn in level["rounds"]])
+
+    def verdict_rounds(self, pair: dict[str, servers.Server], levels: dict[str, Any]) -> None:
+        """Round after round, each level in turn, until BENCH_ROUNDS or the budget runs out."""
+        for index in range(self.args.rounds):
+            for concurrency in self.args.verdict_levels:
+                what = f"verdict round {index + 1} at {concurrency} streams"
+                if not self.time_left(what):
+                    return
+                self.note_load(what)
+                turn = self.verdict_turn(pair, rounds.order(list(pair), index), concurrency)
+                levels[str(concurrency)]["rounds"].append(turn)
+                print(
+                    f"  {what}: tok/s ratio {report.fmt(turn['tok_s_ratio'], 2)}, "
+                    f"TTFT p50 ratio {report.fmt(turn['ttft_p50_ratio'], 2)}"
+                )
 
     def verdict_turn(
         self, pair: dict[str, servers.Server], order: list[str], concurrency: int

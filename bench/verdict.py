@@ -85,12 +85,13 @@ def table(results: dict[str, Any]) -> list[str]:
         "",
         "## Targets",
         "",
-        f"Each target is judged on its median over the rounds that measured it ({rounds} "
-        "interleaved rounds for the comparison with llama-server, the gateway's own figures at "
-        "those stream counts, and the overhead; one run for the rest), with the range (min to "
-        "max) over the rounds, the margin of the median from the threshold (positive: on the right "
-        'side), how many rounds met it on their own, and "other CPU": the share of the '
-        "machine other processes used in each round (above a few % that round was disturbed).",
+        "Each target is judged on its median over the rounds that measured it (up to "
+        f"{rounds} interleaved rounds for the comparison with llama-server, the gateway's own "
+        "figures at those stream counts, and the overhead; one run for the rest), with the "
+        "range (min to max) over the rounds, the margin of the median from the threshold "
+        '(positive: on the right side), how many rounds met it on their own ("rounds met" also '
+        'says how many ran), and "other CPU": the share of the machine other processes used in '
+        "each round (above a few % that round was disturbed).",
         "",
         "| target | threshold | median | range | margin | rounds met | met | other CPU |",
         "|---|---|---:|---:|---:|---:|:-:|---:|",
