@@ -53,15 +53,15 @@ def sampling_rss(pids: list[int], every: float = 0.25) -> Iterator[dict[int, flo
 
 
 @contextlib.contextmanager
-def other_cpu(server: servers.Server) -> Iterator[dict[str, float]]:
+def other_cpu(*watched: servers.Server) -> Iterator[dict[str, float]]:
     """CPU seconds while the block ran: the whole machine's busy and total (all cores), and
-    the server's. Minus the load generator's own, what is left is everybody else's."""
+    the watched servers'. Minus the load generator's own, what is left is everybody else's."""
     out: dict[str, float] = {}
     busy0, total0 = servers.machine_cpu()
-    ours0 = server.cpu()
+    ours0 = sum(server.cpu() for server in watched)
     yield out
     busy1, total1 = servers.machine_cpu()
-    ours = server.cpu() - ours0
+    ours = sum(server.cpu() for server in watched) - ours0
     out["busy"], out["total"], out["ours"] = busy1 - busy0, total1 - total0, ours
 
 

@@ -1,9 +1,11 @@
 """The benchmark's results as Markdown: tables, and the targets checked against baselines
-measured in the same run."""
+measured in the same run (verdict.py judges them)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import verdict
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -42,7 +44,9 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(f"- skipped: {skipped}")
     if "model" in results:
         out += model_tables(results["model"], s)
-    out += targets(results)
+    out += verdict.table(results)
+    if "verdict" in results:
+        out += verdict.rounds_table(results["verdict"])
     if "overhead" in results:
         out += overhead_tables(results["overhead"])
     if "embeddings" in results:
@@ -106,157 +110,6 @@ def model_tables(model: dict[str, Any], s: dict[str, Any]) -> list[str]:
     return out
 
 
-def _level(model: dict[str, Any], role_or_name: str, streams: int) -> dict[str, Any] | None:
-    for name, entry in model["servers"].items():
-        if name == role_or_name or entry.get("role") == role_or_name:
-            level: dict[str, Any] | None = entry["levels"].get(str(streams))
-            return level
-    return None
-
-
-def targets(results: dict[str, Any]) -> list[str]:
-    """The issue's targets, each checked against a baseline of the same run."""
-    rows: list[tuple[str, str, bool | None]] = []
-    title = "gateway overhead"
-    if "model" in results:
-        title = model_targets(results, rows) or title
-    if "overhead" in results:
-        overhead_targets(results["overhead"], rows)
-    if "embeddings" in results:
-        embedding_targets(results["embeddings"], rows)
-    if not rows:
-        return []
-    out = ["", f"## Targets ({title})", "", "| target | measured | met |", "|---|---|:-:|"]
-    for what, measured, ok in rows:
-        out.append(f"| {what} | {measured} | {'yes' if ok else 'NO'} |")
-    return out
-
-
-def overhead_targets(overhead: dict[str, Any], rows: list[tuple[str, str, bool | None]]) -> None:
-    gateway, bare = overhead.get("gateway", {}), overhead.get("bare", {})
-    messages_targets(gateway, overhead.get("messages", {}), rows)
-    g32, b32 = gateway.get("plain c=32"), bare.get("plain c=32")
-    if g32 and b32:
-        ratio = g32["rps"] / b32["rps"]
-        rows.append(
-            (
-                "gateway: plain requests/s at 32 users >= 0.3 x bare app",
-                f"{g32['rps']:,.0f} / {b32['rps']:,.0f} = {ratio:.2f}",
-                ratio >= 0.3,
-            )
-        )
-    g1, b1 = gateway.get("plain c=1"), bare.get("plain c=1")
-    if g1 and b1:
-        added = g1["latency_ms"]["p50"] - b1["latency_ms"]["p50"]
-        rows.append(
-            (
-                "gateway: added median latency at 1 user < 0.25 ms",
-                f"{g1['latency_ms']['p50']:.3f} - {b1['latency_ms']['p50']:.3f} = {added:.3f} ms",
-                added < 0.25,
-            )
-        )
-    for key in ("stream c=1", "stream c=32"):
-        g, b = gateway.get(key), bare.get(key)
-        if g and b and b["cpu_us_per_event"]:
-            ratio = g["cpu_us_per_event"] / b["cpu_us_per_event"]
-            rows.append(
-                (
-                    f"gateway: worker CPU per SSE event <= 2 x bare app ({key.split(' ')[1]})",
-                    f"{g['cpu_us_per_event']:.1f} / {b['cpu_us_per_event']:.1f} µs = {ratio:.2f}",
-                    ratio <= 2,
-                )
-            )
-
-
-def messages_targets(
-    chat: dict[str, Any], messages: dict[str, Any], rows: list[tuple[str, str, bool | None]]
-) -> None:
-    """The Messages route against chat on the same gateway, same run: CPU per request (plain)
-    and per event (stream), at 32 users; "no more" allows the run's noise (10 %)."""
-    for key, per, what in (
-        ("plain c=32", "cpu_us_per_request", "request"),
-        ("stream c=32", "cpu_us_per_event", "SSE event"),
-    ):
-        c, m = chat.get(key), messages.get(key)
-        if c and m and c.get(per) and m.get(per):
-            ratio = m[per] / c[per]
-            rows.append(
-                (
-                    f"/v1/messages: worker CPU per {what} <= chat's (32 users, within 10 %)",
-                    f"{m[per]:.1f} / {c[per]:.1f} µs = {ratio:.2f}",
-                    ratio <= 1.1,
-                )
-            )
-
-
-def model_targets(results: dict[str, Any], rows: list[tuple[str, str, bool | None]]) -> str | None:
-    """The model path's targets; returns the default server's name (None: not measured)."""
-    model = results["model"]
-    default_name = next(
-        (n for n, e in model["servers"].items() if e.get("role") == "default"), None
-    )
-    if default_name is None:
-        return None
-    threads = results["settings"]["default_layout"].split("x")[1]
-
-    def check(what: str, measured: str, ok: bool | None) -> None:
-        rows.append((what, measured, ok))
-
-    one, four, eight = (_level(model, "default", n) for n in (1, 4, 8))
-    inproc = model["inprocess"].get(threads)
-    if one and inproc and one["decode_tok_s"]:
-        ratio = one["decode_tok_s"] / inproc["decode_tok_s"]
-        check(
-            "1 stream: decode >= 0.95 x llama-cpp-python in process",
-            f"{one['decode_tok_s']:.1f} / {inproc['decode_tok_s']:.1f} tok/s = {ratio:.2f}",
-            ratio >= 0.95,
-        )
-    if four and one:
-        check("4 streams: 0 errors", str(four["errors"]), four["errors"] == 0)
-        ratio = four["tok_s"] / one["tok_s"]
-        check(
-            "4 streams: aggregate >= 1.5 x 1 stream",
-            f"{four['tok_s']:.1f} / {one['tok_s']:.1f} = {ratio:.2f}",
-            ratio >= 1.5,
-        )
-        check(
-            "4 streams: TTFT p50 ≤ 300 ms",
-            f"{four['ttft_ms']['p50']:.0f} ms",
-            four["ttft_ms"]["p50"] <= 300,
-        )
-        check(
-            "4 streams: every stream progresses from its first token",
-            f"{four['first_round_started_before_any_ended']}/{four['first_round']} started "
-            f"before any ended; longest gap {four['itl_max_ms']:.0f} ms",
-            four["first_round_started_before_any_ended"] == four["first_round"],
-        )
-    if eight and four:
-        check("8 streams: 0 errors", str(eight["errors"]), eight["errors"] == 0)
-        check(
-            "8 streams: aggregate >= 4 streams",
-            f"{eight['tok_s']:.1f} vs {four['tok_s']:.1f}",
-            eight["tok_s"] >= four["tok_s"],
-        )
-        check(
-            "8 streams: TTFT p50 ≤ 1 s",
-            f"{eight['ttft_ms']['p50']:.0f} ms",
-            eight["ttft_ms"]["p50"] <= 1000,
-        )
-        rival = _level(model, "llama-server", 8)
-        if rival:
-            check(
-                "8 streams: aggregate ahead of llama-server",
-                f"{eight['tok_s']:.1f} vs {rival['tok_s']:.1f} tok/s",
-                eight["tok_s"] > rival["tok_s"],
-            )
-            check(
-                "8 streams: TTFT p50 ahead of llama-server",
-                f"{eight['ttft_ms']['p50']:.0f} vs {rival['ttft_ms']['p50']:.0f} ms",
-                eight["ttft_ms"]["p50"] < rival["ttft_ms"]["p50"],
-            )
-    return default_name
-
-
 def overhead_tables(overhead: dict[str, Any]) -> list[str]:
     out = [
         "",
@@ -265,7 +118,10 @@ def overhead_tables(overhead: dict[str, Any]) -> list[str]:
         f"Against a bare ASGI app on the same gunicorn worker class returning the same bytes: a "
         f"{overhead.get('body_bytes', '?')}-byte JSON body, or the same "
         f"{overhead.get('stream_events', '?')} pre-encoded SSE events. CPU: the worker's, per "
-        "request or per SSE event.",
+        "request or per SSE event. Each figure is the median over "
+        f"{len(overhead.get('rounds', []))} rounds (gateway chat, gateway messages and the bare "
+        "app in turns, the order rotating each round; each server started once); other CPU "
+        f"per round: {other_cpu(overhead.get('rounds', []))}.",
         "",
         "| request | users | gateway req/s | bare req/s | gateway p50 / p99 ms | bare p50 / p99 ms "
         "| gateway CPU µs | bare CPU µs |",
@@ -322,6 +178,12 @@ def overhead_tables(overhead: dict[str, Any]) -> list[str]:
     return out
 
 
+def other_cpu(turns: list[dict[str, Any]]) -> str:
+    """`0 / 2 / 1 %`: the other processes' share of the machine in each round."""
+    shares = [fmt(turn.get("other_cpu_pct")) for turn in turns]
+    return " / ".join(shares) + " %" if shares else "-"
+
+
 def memory_table(model: dict[str, Any]) -> list[str]:
     entry = next((e for e in model["servers"].values() if e.get("role") == "default"), None)
     if entry is None or not entry.get("memory"):
@@ -364,21 +226,3 @@ def embedding_table(section: dict[str, Any]) -> list[str]:
             + f" | {fmt(max(other), 0) + ' %' if other else '-'} |"
         )
     return out
-
-
-def embedding_targets(section: dict[str, Any], rows: list[tuple[str, str, bool | None]]) -> None:
-    """Batched embeddings at or ahead of llama-server `--embeddings` (when it ran)."""
-    gateway = next((r for n, r in section.items() if n.startswith("gateway")), None)
-    rival = section.get("llama-server")
-    if gateway is None or rival is None:
-        return
-    for n in sorted(gateway, key=int):
-        if n in rival:
-            ratio = gateway[n]["inputs_s"] / rival[n]["inputs_s"]
-            rows.append(
-                (
-                    f"embeddings, {n} inputs: at or above llama-server's inputs/s",
-                    f"{ratio:.2f} x",
-                    ratio >= 1,
-                )
-            )

@@ -1,26 +1,36 @@
-"""`make bench`: the gateway against its baselines, measured in one run on loopback.
+"""`make bench`: the gateway against its baselines, measured on loopback.
 
 - model path: streaming TTFT / TPOT / ITL / E2E and aggregate tokens/s at 1, 2, 4, 8, 16
   concurrent streams through the HTTP API of a real gunicorn server (the default layout from
   `.env`, and the layout before continuous batching), against llama-cpp-python in process
   (same threads), `python -m llama_cpp.server`, and llama.cpp's `llama-server` (LLAMA_SERVER);
-- gateway overhead: the mock backend (no delays) against a bare ASGI app on the same worker
-  class returning the same bytes: requests/s and latency, SSE chunks/s, worker CPU per
-  request and per chunk;
+  one pass per server and level;
+- verdict: the default gateway and `llama-server` both up at once (the idle one costs no CPU),
+  measured in turns at 4 and 8 streams for BENCH_ROUNDS rounds, who goes first alternating;
+  the targets against llama-server (and the gateway's own at those levels) are judged on the
+  median over the rounds, with its min-max (one run on a shared machine swings ±20 %);
+- gateway overhead: the mock backend (no delays; its chat and its Messages route) against a
+  bare ASGI app on the same worker class returning the same bytes, in BENCH_ROUNDS rounds in
+  rotating order (each server started once): requests/s and latency, SSE chunks/s, worker CPU
+  per request and per chunk, each the median over the rounds;
 - memory: RSS of each worker of the default layout, idle and under load;
 - embeddings: one request of 64 and of 256 short inputs, inputs/s, for the gateway (default
   layout), llama-server with `--embeddings` (LLAMA_SERVER), and the path before batching
   (llama-cpp-python's `Llama.embed` once per input, in process).
 
 Writes bench/results/<timestamp>.md and .json. Environment (or flags):
-  LLAMA_SERVER=/path/to/llama-server     add llama.cpp's server
+  LLAMA_SERVER=/path/to/llama-server     add llama.cpp's server (and the verdict rounds)
   BENCH_LAYOUTS=2x1x4,1x2x8              more gateway layouts, WORKERSxN_THREADSxN_PARALLEL
-  BENCH_LEVELS=1,2,4,8,16                concurrent streams
+  BENCH_LEVELS=1,2,4,8,16                concurrent streams of the single-pass tables
   BENCH_MAX_TOKENS=128                   tokens per stream
-  BENCH_SECTIONS=model,overhead,memory,embeddings
+  BENCH_SECTIONS=model,verdict,overhead,memory,embeddings
+  BENCH_ROUNDS=3                         interleaved rounds (verdict and overhead)
+  BENCH_VERDICT_LEVELS=4,8               concurrent streams of the verdict rounds
+  BENCH_OVERHEAD_SECONDS=4               seconds per overhead run (12 runs a round)
   BENCH_BASELINES=before,llama_cpp.server,llama-server   which baselines to run
   BENCH_GATEWAY_ENV=N_BATCH=128,...      more settings for the gateway's llama servers
-  BENCH_BUDGET=1800                      seconds; sections left when it runs out are skipped
+  BENCH_BUDGET=1800                      seconds; sections and rounds left when it runs out
+                                         are skipped
   BENCH_QUIET_WAIT=0                     seconds to wait for the 1-minute load to drop below
                                          BENCH_QUIET_LOAD (0.5) before starting
 """
@@ -28,6 +38,7 @@ Writes bench/results/<timestamp>.md and .json. Environment (or flags):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -40,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import report
+import rounds
 import servers
 from probes import (
     eog_tokens,
@@ -97,6 +109,17 @@ def dotenv(name: str, default: str) -> str:
     return default
 
 
+def requests_per_user(concurrency: int) -> int:
+    """Requests each stream sends back to back at a level: about the same tokens per level."""
+    return 4 if concurrency == 1 else 3 if concurrency == 2 else 2
+
+
+def other_pct(cpu: dict[str, float], loadgen_s: float) -> float:
+    """The share of the machine (all cores) that neither the watched servers nor the load
+    generator used while `cpu` was measured: above a few % someone else was busy."""
+    return max(0.0, 100 * (cpu["busy"] - cpu["ours"] - loadgen_s) / cpu["total"])
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -119,6 +142,9 @@ class Bench:
                 "model": self.model,
                 "max_tokens": args.max_tokens,
                 "levels": args.levels,
+                "rounds": args.rounds,
+                "verdict_levels": args.verdict_levels,
+                "overhead_seconds": args.overhead_seconds,
                 "n_ctx": self.n_ctx,
                 "n_batch": self.n_batch,
                 "default_layout": str(self.default),
@@ -194,12 +220,16 @@ class Bench:
         result["ttft_ms"] = 1000 * sorted(r["ttft"] for r in result["runs"])[len(speeds) // 2]
         return result
 
-    def run_levels(self, server: servers.Server, *, sample_memory: bool = False) -> dict[str, Any]:
+    def warm(self, server: servers.Server) -> None:
+        """Two short requests first: the first request of a server pays for loading."""
         warm = stream_body({"model": server.model, "max_tokens": 16}, 0)
         warm["stream"] = False
         warm.pop("stream_options")
         for _ in range(2):
             post(server.url + "/v1/chat/completions", warm)
+
+    def run_levels(self, server: servers.Server, *, sample_memory: bool = False) -> dict[str, Any]:
+        self.warm(server)
         levels: dict[str, Any] = {}
         memory: dict[str, Any] = {}
         if sample_memory:
@@ -207,10 +237,11 @@ class Bench:
         for concurrency in self.args.levels:
             if not self.time_left(f"{server.name} at {concurrency} streams"):
                 break
-            rounds = 4 if concurrency == 1 else 3 if concurrency == 2 else 2
             self.note_load(f"{server.name} c={concurrency}")
             with sampling_rss(server.workers()) as peaks, other_cpu(server) as cpu:
-                level = levels[str(concurrency)] = self.streams(server, concurrency, rounds)
+                level = levels[str(concurrency)] = self.streams(
+                    server, concurrency, requests_per_user(concurrency)
+                )
             others = cpu["busy"] - cpu["ours"] - level["loadgen_cpu_s"]
             level["other_cpu_pct"] = max(0.0, 100 * others / cpu["total"])
             if sample_memory:
@@ -277,7 +308,6 @@ class Bench:
                 entry["role"] = tag
                 section["servers"][name] = entry
         total_threads = self.default.workers * self.default.threads
-        total_parallel = self.default.workers * self.default.parallel
         if "llama_cpp.server" in baselines and self.time_left("llama_cpp.server"):
             server = servers.llama_cpp_server(
                 "llama_cpp.server",
@@ -294,27 +324,94 @@ class Bench:
                 section["servers"]["llama_cpp.server"] = entry
         binary = self.args.llama_server if "llama-server" in baselines else ""
         if binary and self.time_left("llama-server"):
-            server = servers.llama_server(
-                "llama-server",
-                self.logs,
-                binary=binary,
-                model=self.model,
-                threads=total_threads,
-                parallel=total_parallel,
-                n_ctx=self.n_ctx,
-            )
-            server.model = "bench"
-            server.details.update(
-                description=f"{total_threads} threads, -np {total_parallel}, "
-                f"-c {self.n_ctx * total_parallel}",
-                version=llama_server_version(binary),
-            )
-            with servers.running(server):
+            with servers.running(self.llama_server(binary, "llama-server")) as server:
                 entry = self.run_levels(server)
                 entry["role"] = "baseline"
                 section["servers"]["llama-server"] = entry
         elif not self.args.llama_server:
             self.results["skipped"].append("llama-server: LLAMA_SERVER not given")
+
+    def llama_server(self, binary: str, name: str) -> servers.Server:
+        """llama.cpp's server with the default layout's total threads and sequences."""
+        threads = self.default.workers * self.default.threads
+        parallel = self.default.workers * self.default.parallel
+        server = servers.llama_server(
+            name,
+            self.logs,
+            binary=binary,
+            model=self.model,
+            threads=threads,
+            parallel=parallel,
+            n_ctx=self.n_ctx,
+        )
+        server.model = "bench"
+        server.details.update(
+            description=f"{threads} threads, -np {parallel}, -c {self.n_ctx * parallel}",
+            version=llama_server_version(binary),
+        )
+        return server
+
+    # --- the verdict: interleaved rounds against llama-server ------------------------------
+
+    def verdict_section(self) -> None:
+        """The default gateway and llama-server both up (the idle one costs no CPU), measured
+        in turns at each of BENCH_VERDICT_LEVELS, BENCH_ROUNDS times; who goes first
+        alternates. The targets against llama-server are judged on the median ratio."""
+        binary = self.args.llama_server if "llama-server" in self.args.baselines else ""
+        if not binary:
+            self.results["skipped"].append("verdict: needs llama-server (LLAMA_SERVER)")
+            return
+        if not self.time_left("verdict rounds"):
+            return
+        self.eog = eog_tokens(self.model)
+        levels: dict[str, Any] = {str(c): {"rounds": []} for c in self.args.verdict_levels}
+        section: dict[str, Any] = {"rounds": self.args.rounds, "levels": levels}
+        self.results["verdict"] = section
+        with contextlib.ExitStack() as stack:
+            gateway = stack.enter_context(
+                servers.running(self.gateway(self.default, f"gateway {self.default} verdict"))
+            )
+            rival = stack.enter_context(
+                servers.running(self.llama_server(binary, "llama-server verdict"))
+            )
+            pair = {"gateway": gateway, "llama-server": rival}
+            section["servers"] = {name: server.details for name, server in pair.items()}
+            for server in pair.values():
+                self.warm(server)
+            self.verdict_rounds(pair, levels)
+        for level in levels.values():
+            for key in ("tok_s_ratio", "ttft_p50_ratio"):
+                level[key] = rounds.spread([turn[key] for turn in level["rounds"]])
+
+    def verdict_rounds(self, pair: dict[str, servers.Server], levels: dict[str, Any]) -> None:
+        """Round after round, each level in turn, until BENCH_ROUNDS or the budget runs out."""
+        for index in range(self.args.rounds):
+            for concurrency in self.args.verdict_levels:
+                what = f"verdict round {index + 1} at {concurrency} streams"
+                if not self.time_left(what):
+                    return
+                self.note_load(what)
+                turn = self.verdict_turn(pair, rounds.order(list(pair), index), concurrency)
+                levels[str(concurrency)]["rounds"].append(turn)
+                print(
+                    f"  {what}: tok/s ratio {report.fmt(turn['tok_s_ratio'], 2)}, "
+                    f"TTFT p50 ratio {report.fmt(turn['ttft_p50_ratio'], 2)}"
+                )
+
+    def verdict_turn(
+        self, pair: dict[str, servers.Server], order: list[str], concurrency: int
+    ) -> dict[str, Any]:
+        """One round at one level: each server in `order`, the same streams as the model rows."""
+        turn: dict[str, Any] = {"order": order}
+        with other_cpu(*pair.values()) as cpu:
+            for name in order:
+                turn[name] = self.streams(pair[name], concurrency, requests_per_user(concurrency))
+        loadgen = sum(turn[name]["loadgen_cpu_s"] for name in order)
+        turn["other_cpu_pct"] = other_pct(cpu, loadgen)
+        ours, theirs = turn["gateway"], turn["llama-server"]
+        turn["tok_s_ratio"] = rounds.ratio(ours["tok_s"], theirs["tok_s"])
+        turn["ttft_p50_ratio"] = rounds.ratio(ours["ttft_ms"]["p50"], theirs["ttft_ms"]["p50"])
+        return turn
 
     # --- embeddings -------------------------------------------------------------------------
 
@@ -395,11 +492,13 @@ class Bench:
     # --- gateway overhead -------------------------------------------------------------------
 
     def overhead_section(self) -> None:
+        """The gateway on the mock backend (its chat and its Messages route) and the bare app,
+        each started once and kept up, measured in BENCH_ROUNDS rounds in rotating order; the
+        tables show the median of each figure over the rounds."""
         if not self.time_left("gateway overhead"):
             return
-        section: dict[str, Any] = {}
+        section: dict[str, Any] = {"rounds": []}
         self.results["overhead"] = section
-        duration = self.args.overhead_seconds
         plain = {
             "model": "bench",
             "messages": [{"role": "user", "content": "Hello!"}],
@@ -414,36 +513,56 @@ class Bench:
         }
         body_file = self.logs / "bare_body.json"
         events_file = self.logs / "bare_events.txt"
-        with servers.running(
-            servers.gateway(
-                "gateway mock",
-                self.logs,
-                workers=1,
-                env=env,
-                metrics_dir=self.logs / "mock",
+        with contextlib.ExitStack() as stack:
+            gateway = stack.enter_context(
+                servers.running(
+                    servers.gateway(
+                        "gateway mock",
+                        self.logs,
+                        workers=1,
+                        env=env,
+                        metrics_dir=self.logs / "mock",
+                    )
+                )
             )
-        ) as gateway:
             body_file.write_bytes(post(gateway.url + "/v1/chat/completions", plain))
             events_file.write_bytes(post(gateway.url + "/v1/chat/completions", stream))
-            section["gateway"] = self.overhead_runs(gateway, plain, stream, duration)
+            bare = stack.enter_context(
+                servers.running(
+                    servers.bare("bare ASGI", self.logs, body=body_file, events=events_file)
+                )
+            )
             # The Anthropic Messages route on the same gateway and the same answers: it should
             # cost what chat costs, per request and per event.
-            section["messages"] = self.overhead_runs(
-                gateway, plain, stream, duration, path="/v1/messages"
-            )
+            runs = {
+                "gateway": (gateway, "/v1/chat/completions"),
+                "messages": (gateway, "/v1/messages"),
+                "bare": (bare, "/v1/chat/completions"),
+            }
+            for index in range(self.args.rounds):
+                if index and not self.time_left(f"gateway overhead round {index + 1}"):
+                    break
+                turn: dict[str, Any] = {"order": rounds.order(list(runs), index)}
+                self.note_load(f"overhead round {index + 1}")
+                with other_cpu(gateway, bare) as cpu:
+                    for name in turn["order"]:
+                        server, path = runs[name]
+                        turn[name] = self.overhead_runs(server, plain, stream, path=path)
+                loadgen = sum(
+                    run["loadgen_cpu_s"] for name in turn["order"] for run in turn[name].values()
+                )
+                turn["other_cpu_pct"] = other_pct(cpu, loadgen)
+                section["rounds"].append(turn)
         section["body_bytes"] = body_file.stat().st_size
         section["stream_events"] = events_file.read_bytes().count(b"data: ")
-        with servers.running(
-            servers.bare("bare ASGI", self.logs, body=body_file, events=events_file)
-        ) as bare:
-            section["bare"] = self.overhead_runs(bare, plain, stream, duration)
+        for name in runs:
+            section[name] = rounds.median_summary([turn[name] for turn in section["rounds"]])
 
     def overhead_runs(
         self,
         server: servers.Server,
         plain: dict[str, Any],
         stream: dict[str, Any],
-        duration: float,
         path: str = "/v1/chat/completions",
     ) -> dict[str, Any]:
         """`plain` and `stream` are chat-shaped; the Messages API takes the same fields here."""
@@ -451,7 +570,6 @@ class Bench:
         (worker,) = server.workers()
         for kind, body in (("plain", plain), ("stream", stream)):
             for concurrency in (1, 32):
-                self.note_load(f"{server.name} {path} {kind} c={concurrency}")
                 before = servers.cpu_seconds(worker)
                 raw = self.loadgen(
                     {
@@ -459,7 +577,7 @@ class Bench:
                         "url": server.url + path,
                         "body": body,
                         "concurrency": concurrency,
-                        "duration": duration,
+                        "duration": self.args.overhead_seconds,
                     }
                 )
                 cpu = servers.cpu_seconds(worker) - before
@@ -486,6 +604,9 @@ class Bench:
             if "model" in sections or "memory" in sections:
                 print("bench: model path")
                 self.model_section()
+            if "verdict" in sections:
+                print("bench: interleaved rounds against llama-server")
+                self.verdict_section()
             if "overhead" in sections:
                 print("bench: gateway overhead")
                 self.overhead_section()
@@ -513,8 +634,11 @@ def main() -> None:
     parser.add_argument("--levels", default=env("BENCH_LEVELS", "1,2,4,8,16"))
     parser.add_argument("--max-tokens", type=int, default=int(env("BENCH_MAX_TOKENS", "128")))
     parser.add_argument(
-        "--sections", default=env("BENCH_SECTIONS", "model,overhead,memory,embeddings")
+        "--sections",
+        default=env("BENCH_SECTIONS", "model,verdict,overhead,memory,embeddings"),
     )
+    parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")))
+    parser.add_argument("--verdict-levels", default=env("BENCH_VERDICT_LEVELS", "4,8"))
     parser.add_argument(
         "--baselines", default=env("BENCH_BASELINES", "before,llama_cpp.server,llama-server")
     )
@@ -523,16 +647,19 @@ def main() -> None:
     parser.add_argument(
         "--overhead-seconds",
         type=float,
-        default=float(env("BENCH_OVERHEAD_SECONDS", "5")),
+        default=float(env("BENCH_OVERHEAD_SECONDS", "4")),
     )
     parser.add_argument("--quiet-wait", type=float, default=float(env("BENCH_QUIET_WAIT", "0")))
     parser.add_argument("--quiet-load", type=float, default=float(env("BENCH_QUIET_LOAD", "0.5")))
     args = parser.parse_args()
     args.layouts = [x for x in args.layouts.split(",") if x.strip()]
     args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    args.verdict_levels = [int(x) for x in args.verdict_levels.split(",") if x.strip()]
     args.sections = {x.strip() for x in args.sections.split(",") if x.strip()}
     args.baselines = {x.strip() for x in args.baselines.split(",") if x.strip()}
     args.gateway_env = dict(x.split("=", 1) for x in args.gateway_env.split(",") if "=" in x)
+    if args.rounds < 1:
+        parser.error("BENCH_ROUNDS must be at least 1")
     if args.llama_server and not os.access(args.llama_server, os.X_OK):
         parser.error(f"LLAMA_SERVER={args.llama_server} is not an executable file")
     Bench(args).run()

@@ -72,6 +72,7 @@ def summarize_requests(raw: dict[str, Any]) -> dict[str, Any]:
         "events": raw["events"],
         "events_s": raw["events"] / wall if wall else 0.0,
         "loadgen_cpu_pct": 100 * raw["cpu"] / wall if wall else None,
+        "loadgen_cpu_s": raw["cpu"],
     }
 
 
