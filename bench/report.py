@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import conversation_report
+
 
 def fmt(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
@@ -47,6 +49,8 @@ def markdown(results: dict[str, Any]) -> str:
         out += overhead_tables(results["overhead"])
     if "embeddings" in results:
         out += embedding_table(results["embeddings"])
+    if "conversations" in results:
+        out += conversation_report.tables(results["conversations"])
     if "model" in results:
         out += memory_table(results["model"])
     out.append("")
@@ -124,6 +128,8 @@ def targets(results: dict[str, Any]) -> list[str]:
         overhead_targets(results["overhead"], rows)
     if "embeddings" in results:
         embedding_targets(results["embeddings"], rows)
+    if "conversations" in results:
+        conversation_report.targets(results["conversations"], rows)
     if not rows:
         return []
     out = ["", f"## Targets ({title})", "", "| target | measured | met |", "|---|---|:-:|"]
