@@ -42,9 +42,9 @@ def tables(section: dict[str, Any]) -> list[str]:
         "",
         "## Conversations (multi-turn, more conversations than slots)",
         "",
-        f"{', '.join(map(str, s['conversations']))} concurrent conversations of {s['turns']} "
-        f"turns each, closed loop (a conversation sends its next turn when the previous "
-        f"answer has ended), all starting together, against {s['slots']} slots of "
+        f"{' and '.join(map(str, s['conversations']))} concurrent conversations of "
+        f"{s['turns']} turns each, closed loop (a conversation sends its next turn when the "
+        f"previous answer has ended), all starting together, against {s['slots']} slots of "
         f"{s['n_ctx']} tokens. Turn 1: a system prompt and a distinct text of about 500 "
         f"tokens; every later turn adds the answer and a short distinct question. Answers: "
         f"{s['max_tokens']} tokens at temperature 0 (end-of-generation tokens banned through "

@@ -41,6 +41,8 @@ SECTION_SECONDS = 900
 """A round after the first starts only if the section's time so far plus its longest round
 stays under this (a busy machine makes rounds slow: the section then stops early and says
 so)."""
+QUEUE_TIMEOUT = 600
+"""The gateway's QUEUE_TIMEOUT in this section (seconds)."""
 # Metrics of the gateway whose per-row change is reported (prompt tokens evaluated, cached,
 # restored, ...: whatever counters of that kind the gateway exposes).
 COUNTER = re.compile(r"^(\w*(?:prompt_tokens|cache|kv)\w*_total)(?:\{[^}]*\})? (\S+)$")
@@ -84,11 +86,14 @@ def run(bench: Bench) -> None:
         rows: dict[str, Any] = {}
         section["rounds"].append(rows)
         name = f"gateway {layout}"
-        store = bench.logs / f"responses-round{r + 1}.db"
-        with servers.running(
-            bench.gateway(layout, name, extra_env={"RESPONSE_STORE": str(store)})
-        ) as server:
-            section["servers"][name] = layout.describe()
+        env = {
+            "RESPONSE_STORE": str(bench.logs / f"responses-round{r + 1}.db"),
+            # llama-server queues without a limit; the gateway's default answers 429 after
+            # 30 s, which a conversation waiting behind the others can reach on a busy machine.
+            "QUEUE_TIMEOUT": str(QUEUE_TIMEOUT),
+        }
+        with servers.running(bench.gateway(layout, name, extra_env=env)) as server:
+            section["servers"][name] = f"{layout.describe()}, QUEUE_TIMEOUT {QUEUE_TIMEOUT}"
             rows[name] = measure(bench, server, r, ("chat", "responses"), eog, metrics=True)
         if binary:
             server = servers.llama_server(

@@ -109,8 +109,10 @@ def on_responses_event(turn: Turn, message: dict[str, Any], now: float) -> None:
             "completion_tokens": usage.get("output_tokens"),
             "prompt_tokens_details": usage.get("input_tokens_details"),
         }
-    elif kind in ("response.failed", "error"):
-        turn.error = json.dumps(message)[:200]
+    elif kind == "response.failed":
+        turn.error = str(message["response"].get("error"))[:200]
+    elif kind == "error":
+        turn.error = str(message)[:200]
 
 
 async def send(
