@@ -129,7 +129,7 @@ $(BENCH_STAMP): bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
-bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~5 min (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
+bench: install model $(BENCH_STAMP) ## benchmark on loopback, ~30 min with LLAMA_SERVER (not in `make test`; LLAMA_SERVER=path adds llama.cpp's server); bench/results/
 	$$(command -v flock >/dev/null && echo flock /tmp/bench.lock) $(BIN)/python bench/run.py
 
 # --- Dashboards and alerts as code (monitoring/) ---

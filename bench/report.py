@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import conversation_report
 import verdict
 
 
@@ -51,6 +52,8 @@ def markdown(results: dict[str, Any]) -> str:
         out += overhead_tables(results["overhead"])
     if "embeddings" in results:
         out += embedding_table(results["embeddings"])
+    if "conversations" in results:
+        out += conversation_report.tables(results["conversations"])
     if "model" in results:
         out += memory_table(results["model"])
     out.append("")

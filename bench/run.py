@@ -16,14 +16,17 @@
 - memory: RSS of each worker of the default layout, idle and under load;
 - embeddings: one request of 64 and of 256 short inputs, inputs/s, for the gateway (default
   layout), llama-server with `--embeddings` (LLAMA_SERVER), and the path before batching
-  (llama-cpp-python's `Llama.embed` once per input, in process).
+  (llama-cpp-python's `Llama.embed` once per input, in process);
+- conversations: concurrent multi-turn conversations (fewer and more than the slots), chat
+  with the whole history and the Responses API with `previous_response_id`, against the
+  default layout and llama-server with the same slots (bench/conversation_section.py).
 
 Writes bench/results/<timestamp>.md and .json. Environment (or flags):
   LLAMA_SERVER=/path/to/llama-server     add llama.cpp's server (and the verdict rounds)
   BENCH_LAYOUTS=2x1x4,1x2x8              more gateway layouts, WORKERSxN_THREADSxN_PARALLEL
   BENCH_LEVELS=1,2,4,8,16                concurrent streams of the single-pass tables
   BENCH_MAX_TOKENS=128                   tokens per stream
-  BENCH_SECTIONS=model,verdict,overhead,memory,embeddings
+  BENCH_SECTIONS=model,verdict,overhead,memory,embeddings,conversations
   BENCH_ROUNDS=3                         interleaved rounds (verdict and overhead)
   BENCH_VERDICT_LEVELS=4,8               concurrent streams of the verdict rounds
   BENCH_OVERHEAD_SECONDS=4               seconds per overhead run (12 runs a round)
@@ -31,6 +34,10 @@ Writes bench/results/<timestamp>.md and .json. Environment (or flags):
   BENCH_GATEWAY_ENV=N_BATCH=128,...      more settings for the gateway's llama servers
   BENCH_BUDGET=1800                      seconds; sections and rounds left when it runs out
                                          are skipped
+  BENCH_CONVERSATIONS=4,12               concurrent conversations (conversations section)
+  BENCH_TURNS=6                          turns per conversation
+  BENCH_CONVERSATION_ROUNDS=2            rounds of (gateway, llama-server), each server
+                                         started afresh, other texts each round
   BENCH_QUIET_WAIT=0                     seconds to wait for the 1-minute load to drop below
                                          BENCH_QUIET_LOAD (0.5) before starting
 """
@@ -50,6 +57,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import conversation_section
 import report
 import rounds
 import servers
@@ -257,7 +265,9 @@ class Bench:
             memory["master_mb"] = servers.rss_mb(server.proc.pid)
         return {"levels": levels, "memory": memory, "details": server.details}
 
-    def gateway(self, layout: Layout, name: str) -> servers.Server:
+    def gateway(
+        self, layout: Layout, name: str, extra_env: dict[str, str] | None = None
+    ) -> servers.Server:
         env = {
             "MODEL_BACKEND": "llama",
             "MODEL_PATH": self.model,
@@ -266,6 +276,7 @@ class Bench:
             "N_THREADS": str(layout.threads),
             "N_PARALLEL": str(layout.parallel),
             **self.args.gateway_env,
+            **(extra_env or {}),
         }
         server = servers.gateway(
             name,
@@ -613,6 +624,9 @@ class Bench:
             if "embeddings" in sections:
                 print("bench: embeddings")
                 self.embeddings_section()
+            if "conversations" in sections:
+                print("bench: conversations")
+                conversation_section.run(self)
         finally:
             self.note_load("end")
             self.results["finished"] = datetime.now().isoformat(timespec="seconds")
@@ -635,7 +649,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=int(env("BENCH_MAX_TOKENS", "128")))
     parser.add_argument(
         "--sections",
-        default=env("BENCH_SECTIONS", "model,verdict,overhead,memory,embeddings"),
+        default=env("BENCH_SECTIONS", "model,verdict,overhead,memory,embeddings,conversations"),
     )
     parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")))
     parser.add_argument("--verdict-levels", default=env("BENCH_VERDICT_LEVELS", "4,8"))
@@ -649,12 +663,20 @@ def main() -> None:
         type=float,
         default=float(env("BENCH_OVERHEAD_SECONDS", "4")),
     )
+    parser.add_argument("--conversations", default=env("BENCH_CONVERSATIONS", "4,12"))
+    parser.add_argument("--turns", type=int, default=int(env("BENCH_TURNS", "6")))
+    parser.add_argument(
+        "--conversation-rounds",
+        type=int,
+        default=int(env("BENCH_CONVERSATION_ROUNDS", "2")),
+    )
     parser.add_argument("--quiet-wait", type=float, default=float(env("BENCH_QUIET_WAIT", "0")))
     parser.add_argument("--quiet-load", type=float, default=float(env("BENCH_QUIET_LOAD", "0.5")))
     args = parser.parse_args()
     args.layouts = [x for x in args.layouts.split(",") if x.strip()]
     args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
     args.verdict_levels = [int(x) for x in args.verdict_levels.split(",") if x.strip()]
+    args.conversations = [int(x) for x in args.conversations.split(",") if x.strip()]
     args.sections = {x.strip() for x in args.sections.split(",") if x.strip()}
     args.baselines = {x.strip() for x in args.baselines.split(",") if x.strip()}
     args.gateway_env = dict(x.split("=", 1) for x in args.gateway_env.split(",") if "=" in x)

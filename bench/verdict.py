@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import conversation_report
 from rounds import ratio, spread
 from stats import percentile
 
@@ -79,6 +80,7 @@ def table(results: dict[str, Any]) -> list[str]:
     found = model_targets(results) + llama_server_targets(results)
     found += overhead_targets(results.get("overhead", {}))
     found += embedding_targets(results.get("embeddings", {}))
+    found += conversation_targets(results.get("conversations"))
     if not found:
         return []
     rounds = results["settings"].get("rounds", 1)
@@ -374,3 +376,29 @@ def rounds_table(section: dict[str, Any]) -> list[str]:
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def conversation_targets(section: dict[str, Any] | None) -> list[Target]:
+    """Warm turns at or ahead of llama-server while every conversation has a slot; at half
+    its TTFT or better when there are more conversations than slots (their history has to
+    come back from somewhere cheaper than the prompt)."""
+    if not section:
+        return []
+    slots = section["settings"]["slots"]
+    found = []
+    for count in section["settings"]["conversations"]:
+        values = conversation_report.ratios(section, str(count), "ttft_warm_ms", "p50")
+        if not values:
+            continue
+        bound = 1.0 if count <= slots else 0.5
+        found.append(
+            Target(
+                f"conversations, {count} on {slots} slots: turns 2+ TTFT p50, gateway / "
+                "llama-server (chat)",
+                values,
+                "<=",
+                bound,
+                other_cpu=conversation_report.other_cpu(section, str(count)),
+            )
+        )
+    return found

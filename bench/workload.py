@@ -7,6 +7,7 @@ cache; `max_tokens` tokens each, exactly: the end-of-generation tokens are banne
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 PROMPTS = (
@@ -51,3 +52,84 @@ def embedding_inputs(n: int) -> list[str]:
     return [
         f"Note {i}: a short remark about {topics[i % len(topics)]}, number {i}." for i in range(n)
     ]
+
+
+# --- conversations (the `conversations` section) ----------------------------------------------
+
+CONVERSATION_SYSTEM = (
+    "You are a careful reading assistant. Answer questions about the text the user gives, "
+    "in plain sentences."
+)
+_WHO = (
+    "the harbour master",
+    "a young engineer",
+    "the village baker",
+    "an old sailor",
+    "the town clerk",
+    "a travelling doctor",
+    "the school teacher",
+    "a quiet farmer",
+    "the mayor's daughter",
+    "a lighthouse keeper",
+    "the night watchman",
+    "a wandering painter",
+)
+_DID = (
+    "repaired",
+    "counted",
+    "painted",
+    "measured",
+    "sold",
+    "carried",
+    "described",
+    "found",
+    "borrowed",
+    "cleaned",
+    "weighed",
+    "studied",
+)
+_WHAT = (
+    "a broken clock",
+    "three wooden boats",
+    "the long stone bridge",
+    "a box of old letters",
+    "the copper bell",
+    "a map of the coast",
+    "two hundred apples",
+    "the red lantern",
+    "a cart of salt",
+    "the narrow staircase",
+    "a jar of honey",
+    "the tall chimney",
+)
+_WHEN = (
+    "before the spring storms",
+    "on a cold Tuesday",
+    "after the market closed",
+    "during the long drought",
+    "at the first light",
+    "late in the harvest",
+    "while the river rose",
+    "in the week of the festival",
+)
+_TOPICS = ("the bridge", "the letters", "the weather", "money", "the harbour", "the people")
+
+
+def conversation_opening(n: int, sentences: int = 22) -> str:
+    """Conversation `n`'s first user message: a distinct text (its first sentence differs
+    from every other conversation's, so no server finds it in another one's cache) and a
+    request. 22 sentences are 480-500 tokens with the default model's tokenizer."""
+    pick = random.Random(n)
+    lines = [f"Record {n} of the town archive."]
+    for i in range(sentences):
+        lines.append(
+            f"In year {1700 + (n * 7 + i) % 300}, {pick.choice(_WHO)} {pick.choice(_DID)} "
+            f"{pick.choice(_WHAT)} {pick.choice(_WHEN)}."
+        )
+    return " ".join(lines) + "\n\nRead the record above, then summarise it."
+
+
+def follow_up(n: int, turn: int) -> str:
+    """A short question (~15 tokens) for turn `turn` (2, 3, ...) of conversation `n`."""
+    topic = _TOPICS[(n + turn) % len(_TOPICS)]
+    return f"Question {turn}: what does record {n} say about {topic}? Answer briefly."
