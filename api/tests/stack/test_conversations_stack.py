@@ -1,6 +1,8 @@
 """Conversations and stored chat completions in the Compose stack: two api replicas share
 Redis, so a conversation grows by responses served by either replica, a completion stored on
-one is listed and read on the other, and both survive a Redis restart (append-only file)."""
+one is listed and read on the other, and both survive a Redis restart (append-only file).
+A session's turns (the session ids coding agents send, or X-Session-Affinity) all go to one
+replica, where its history's KV is."""
 
 from __future__ import annotations
 
@@ -74,5 +76,19 @@ def test_conversations_and_stored_completions_across_replicas_and_a_redis_restar
             listed = client.chat.completions.list(metadata={"run": "stack"})
             assert [c.id for c in listed.data] == [stored.id]
         assert client.conversations.retrieve(conversation.id).metadata == {"topic": "names"}
+
+        for header in ("session-id", "x-claude-code-session-id", "x-session-affinity"):
+            for session in ("one", "two", "three"):
+                before = served(ports, "/v1/chat/completions")
+                for _ in range(3):
+                    client.chat.completions.create(
+                        model="gpt-3.5-turbo",
+                        messages=[{"role": "user", "content": "Hi"}],
+                        max_tokens=4,
+                        extra_headers={header: f"{header}-{session}"},
+                    )
+                after = served(ports, "/v1/chat/completions")
+                took = [b - a for a, b in zip(before, after, strict=True)]
+                assert sorted(took) == [0, 3], (header, session, took)  # one replica, all 3
     finally:
         stack.compose("up", "-d", "--scale", "api=1", "--wait")
