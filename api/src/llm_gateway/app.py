@@ -217,13 +217,15 @@ def create_app(
     )
     # The generation endpoints: Starlette routes that parse their own bodies (routes/openapi.py),
     # first in the list so that a request is matched against them before FastAPI's own routes.
+    # The router tries one path pattern after another: the busiest generation routes first
+    # (each pattern tried costs about half a microsecond).
     app.router.routes[:0] = [
         *chat.routes,
+        *messages.routes,
         *completions.routes,
         *responses.routes,
         *conversations.routes,
         *stored_chat.routes,
-        *messages.routes,
         *embeddings.routes,
     ]
     for router in (

@@ -307,8 +307,18 @@ class MessagesRenderer:
     async def body(self) -> dict[str, Any]:
         fold = _Fold(streaming=False)
         async for index, delta in self.generation.events():
-            if not index:
-                fold.apply(delta)
+            if index:
+                continue
+            # The per-token case, as in `sse()`: more text for the open text block.
+            if (
+                delta.text
+                and isinstance(fold.open, _Text)
+                and not delta.tool_calls
+                and delta.finish_reason is None
+            ):
+                fold.open.parts.append(delta.text)
+                continue
+            fold.apply(delta)
         final = self._message(fold)
         await self.generation.complete(final)
         return final
