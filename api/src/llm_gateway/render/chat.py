@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
 from ..backends import Delta, TokenLogprob, ToolCallDelta
+from ..protocol.ids import hex_id
 from ..service import Generation
 from .sse import DONE, KEEPALIVE, error_events, sse
 
@@ -141,7 +141,7 @@ class ChatRenderer:
     def __init__(self, generation: Generation, *, include_usage: bool = False) -> None:
         self.generation = generation
         self.include_usage = include_usage
-        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.id = f"chatcmpl-{hex_id()}"
         self.created = int(time.time())
 
     def _head(self, kind: str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ generation's `complete()` hook before the client is told it is complete.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol
 
@@ -28,6 +27,7 @@ import pydantic_core
 
 from ..backends import Delta, ToolCallDelta
 from ..errors import anthropic_error_body, api_error
+from ..protocol.ids import hex_id
 
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 """What Anthropic sends to keep a quiet stream open; the SDKs skip it."""
@@ -57,7 +57,7 @@ def tool_use_id(call_id: str | None) -> str:
     """Anthropic's `toolu_` ids for the backend's call ids (`call_X` → `toolu_X`), the same id
     every time, so a client's `tool_use_id` leads back to the call."""
     if not call_id:
-        return f"toolu_{uuid.uuid4().hex}"
+        return f"toolu_{hex_id()}"
     if call_id.startswith("toolu_"):
         return call_id
     return "toolu_" + call_id.removeprefix("call_")
@@ -243,7 +243,7 @@ class MessagesRenderer:
 
     def __init__(self, generation: MessagesGeneration, *, message_id: str | None = None) -> None:
         self.generation = generation
-        self.id = message_id or f"msg_{uuid.uuid4().hex}"
+        self.id = message_id or f"msg_{hex_id()}"
 
     def _message(self, fold: _Fold | None) -> dict[str, Any]:
         """The message: empty and unfinished for `message_start`, else as folded so far."""
