@@ -39,6 +39,7 @@ from .routes import (
     stored_chat,
     usage,
 )
+from .routes.dispatch import BodyRouteDispatch
 from .routes.gateway import Gateway
 from .routes.openapi import document
 from .service import ModelRegistry
@@ -249,7 +250,9 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     install_error_handlers(app)
     # The last added is the outermost: observation sees (and ids) the 401s, 429s and 413s
-    # too; keys are checked, then rate limits, before a body is read.
+    # too; keys are checked, then rate limits, before a body is read. Innermost, the
+    # generation endpoints' own lane (routes/dispatch.py).
+    app.add_middleware(BodyRouteDispatch, routes=api_routes, router=app.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if quotas is not None:
         app.add_middleware(QuotaMiddleware, quotas=quotas)
