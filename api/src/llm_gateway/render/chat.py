@@ -187,6 +187,10 @@ class ChatRenderer:
         generation = self.generation
         choices = [_ChoiceFold() for _ in generation.requests]
         async for index, delta in generation.events():
+            plain_text = delta.finish_reason is None and not delta.logprobs and not delta.tool_calls
+            if delta.text and plain_text:  # the per-token case: more text
+                choices[index].text.append(delta.text)
+                continue
             choices[index].add(delta)
         body = self._fold(choices)
         await generation.complete(body)
