@@ -186,12 +186,15 @@ class ChatRenderer:
     async def body(self) -> dict[str, Any]:
         generation = self.generation
         choices = [_ChoiceFold() for _ in generation.requests]
-        async for index, delta in generation.events():
+
+        def add(index: int, delta: Delta) -> None:
             plain_text = delta.finish_reason is None and not delta.logprobs and not delta.tool_calls
             if delta.text and plain_text:  # the per-token case: more text
                 choices[index].text.append(delta.text)
-                continue
-            choices[index].add(delta)
+            else:
+                choices[index].add(delta)
+
+        await generation.fold(add)
         body = self._fold(choices)
         await generation.complete(body)
         return body

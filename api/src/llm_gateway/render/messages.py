@@ -19,7 +19,7 @@ generation's `complete()` hook before the client is told it is complete.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -41,6 +41,8 @@ class MessagesGeneration(Protocol):
     model: str
 
     def events(self) -> AsyncIterator[tuple[int, Delta]]: ...
+
+    async def fold(self, add: Callable[[int, Delta], None]) -> None: ...
 
     def usage(self) -> dict[str, int]: ...
 
@@ -306,9 +308,10 @@ class MessagesRenderer:
 
     async def body(self) -> dict[str, Any]:
         fold = _Fold(streaming=False)
-        async for index, delta in self.generation.events():
+
+        def add(index: int, delta: Delta) -> None:
             if index:
-                continue
+                return
             # The per-token case, as in `sse()`: more text for the open text block.
             if (
                 delta.text
@@ -317,8 +320,10 @@ class MessagesRenderer:
                 and delta.finish_reason is None
             ):
                 fold.open.parts.append(delta.text)
-                continue
-            fold.apply(delta)
+            else:
+                fold.apply(delta)
+
+        await self.generation.fold(add)
         final = self._message(fold)
         await self.generation.complete(final)
         return final

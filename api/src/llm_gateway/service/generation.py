@@ -7,7 +7,7 @@ Every renderer consumes `events()`, streaming or folding, so the two cannot disa
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,30 @@ class Generation:
                 else:
                     record(event)
                 yield event
+            self.stats.finished_at = time.perf_counter()
+        finally:
+            await self.aclose()
+
+    async def fold(self, add: Callable[[int, Delta], None]) -> None:
+        """Every event of `events()` handed to `add(choice_index, delta)`, counted the same
+        way, for a renderer that folds them into one body: the per-token path one async
+        generator layer shorter."""
+        iterator = self._iterator
+        assert iterator is not None, "start() first"
+        record = self._record
+        counted = self._counted
+        unfinished = self._unfinished
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                add(*first)
+            async for index, delta in iterator:
+                if delta.finish_reason is None and index in counted and not self._keep_output:
+                    if delta.completion_tokens is not None:
+                        unfinished[index] = delta.completion_tokens
+                else:
+                    record((index, delta))
+                add(index, delta)
             self.stats.finished_at = time.perf_counter()
         finally:
             await self.aclose()
