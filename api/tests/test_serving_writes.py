@@ -1,11 +1,13 @@
-"""The worker's transport gathers the writes of one event-loop turn into one (serving.py)."""
+"""The worker's transport sends a response's head with its first body chunk (serving.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from llm_gateway.serving import COALESCE_BYTES, _CoalescingTransport
+from llm_gateway.serving import _CoalescingTransport
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
 
 
 class Recording:
@@ -34,47 +36,43 @@ def wrap(inner: Recording) -> _CoalescingTransport:
     return _CoalescingTransport(inner, asyncio.get_running_loop())  # type: ignore[arg-type]
 
 
-async def test_the_writes_of_one_turn_go_out_as_one_at_its_end() -> None:
+async def test_the_head_goes_out_with_the_first_body_chunk_and_the_rest_at_once() -> None:
     inner = Recording()
     transport = wrap(inner)
-    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
-    transport.write(bytearray(b"body"))
+    transport.write(HEAD)
     assert inner.writes == []
-    await asyncio.sleep(0)
-    assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
-    transport.write(b"next")
-    await asyncio.sleep(0)
-    assert inner.writes[1:] == [b"next"]
+    transport.write(bytearray(b"body"))
+    assert inner.writes == [HEAD + b"body"]
+    transport.write(b"data: more\n\n")
+    assert inner.writes[1:] == [b"data: more\n\n"]
+    await asyncio.sleep(0)  # the end of the turn finds nothing held
+    assert len(inner.writes) == 2
 
 
-async def test_close_sends_what_is_pending_first() -> None:
+async def test_a_head_alone_goes_out_at_the_end_of_the_turn() -> None:
     inner = Recording()
     transport = wrap(inner)
-    transport.write(b"last words")
+    transport.write(HEAD)
+    await asyncio.sleep(0)
+    assert inner.writes == [HEAD]
+    transport.write(b"late")
+    assert inner.writes == [HEAD, b"late"]
+
+
+async def test_close_sends_a_held_head_first() -> None:
+    inner = Recording()
+    transport = wrap(inner)
+    transport.write(HEAD)
     transport.close()
-    assert inner.writes == [b"last words"]
+    assert inner.writes == [HEAD]
     assert inner.closed
-    await asyncio.sleep(0)  # the flush scheduled for the turn's end finds nothing to send
-    assert inner.writes == [b"last words"]
-
-
-async def test_a_large_burst_goes_out_at_once_so_flow_control_still_applies() -> None:
-    inner = Recording()
-    transport = wrap(inner)
-    chunk = b"x" * (COALESCE_BYTES // 2)
-    transport.write(chunk)
-    transport.write(chunk)
-    assert inner.writes == [chunk + chunk]
-    transport.write(b"tail")
-    await asyncio.sleep(0)
-    assert inner.writes == [chunk + chunk, b"tail"]
 
 
 async def test_nothing_is_written_to_a_closing_transport_and_the_rest_is_delegated() -> None:
     inner = Recording()
     transport = wrap(inner)
     assert transport.get_extra_info("peername") == ("127.0.0.1", 5000)
-    transport.write(b"lost")
+    transport.write(HEAD)
     inner.closed = True  # the peer went away meanwhile
     await asyncio.sleep(0)
     assert inner.writes == []

@@ -50,38 +50,37 @@ class DrainingServer(Server):
             timer.cancel()
 
 
-# A response's writes are gathered until this many bytes, or the end of the event loop's turn.
-COALESCE_BYTES = 65_536
-
-
 class _CoalescingTransport:
-    """The connection's transport, with the writes made in one turn of the event loop sent
-    as one: a response's head and body (uvicorn writes each as it comes), or the events a
-    fast stream sends back to back, in one system call instead of several (on loopback most
-    of the cost of a small response). Nothing waits longer than the loop's current turn;
-    past COALESCE_BYTES the writes go out at once, so the transport's own flow control
-    (pausing a stream whose client reads slowly) works as before."""
+    """The connection's transport, with a response's head sent together with what follows
+    it: uvicorn writes the status line and headers as soon as the app starts the response,
+    then each body chunk, one system call each (on loopback most of the cost of a small
+    response). Here the head waits for the first body chunk and both go out in one write,
+    at once; everything after is written through. A head with nothing after it in the same
+    turn of the event loop (a stream waiting for its first event) goes out at the turn's
+    end, so nothing waits longer than it did."""
 
-    __slots__ = ("_loop", "_pending", "_size", "_transport")
+    __slots__ = ("_head", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._pending: list[bytes] = []
-        self._size = 0
+        self._head: bytes | None = None
 
     def write(self, data: bytes) -> None:
-        if not self._pending:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif data.startswith(b"HTTP/"):  # uvicorn's status line: a response starts
+            self._head = bytes(data)
             self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
-        self._size += len(data)
-        if self._size >= COALESCE_BYTES:
-            self._flush()
+        else:
+            self._transport.write(data)
 
     def _flush(self) -> None:
-        pending, self._pending, self._size = self._pending, [], 0
-        if pending and not self._transport.is_closing():
-            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
 
     def close(self) -> None:
         self._flush()
