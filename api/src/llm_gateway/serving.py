@@ -11,6 +11,7 @@ from typing import Any
 
 from gunicorn.arbiter import Arbiter
 from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import Server
 
 from .compat.uvicorn_worker import ServerClassWorker
@@ -49,6 +50,54 @@ class DrainingServer(Server):
             timer.cancel()
 
 
+class _CoalescingTransport:
+    """The connection's transport, with a response's head sent together with what follows
+    it: uvicorn writes the status line and headers as soon as the app starts the response,
+    then each body chunk, one system call each (on loopback most of the cost of a small
+    response). Here the head waits for the first body chunk and both go out in one write,
+    at once; everything after is written through. A head with nothing after it in the same
+    turn of the event loop (a stream waiting for its first event) goes out at the turn's
+    end, so nothing waits longer than it did."""
+
+    __slots__ = ("_head", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif data.startswith(b"HTTP/"):  # uvicorn's status line: a response starts
+            self._head = bytes(data)
+            self._loop.call_soon(self._flush)
+        else:
+            self._transport.write(data)
+
+    def _flush(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol on a `_CoalescingTransport`."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        loop = asyncio.get_running_loop()
+        super().connection_made(_CoalescingTransport(transport, loop))  # type: ignore[arg-type]
+
+
 class Worker(ServerClassWorker):
     """uvicorn worker with the settings this service relies on, and a shutdown that ends
     within gunicorn's `graceful_timeout` (TIMEOUT_GRACEFUL_SHUTDOWN) with every response
@@ -56,7 +105,7 @@ class Worker(ServerClassWorker):
 
     CONFIG_KWARGS: dict[str, Any] = {
         "loop": "auto",
-        "http": "auto",
+        "http": CoalescingHttpToolsProtocol,
         "lifespan": "on",
         "server_header": False,
         "date_header": True,

@@ -3,7 +3,7 @@ completion hook recording what it was handed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from llm_gateway.backends import Delta
@@ -31,6 +31,11 @@ class FakeGeneration:
             yield 0, delta
             if self.other_choices:
                 yield 1, Delta(text="not mine")
+
+    async def fold(self, add: Callable[[int, Delta], None]) -> None:
+        """As `Generation.fold`: every event of `events()` to `add`."""
+        async for index, delta in self.events():
+            add(index, delta)
 
     def usage(self) -> dict[str, int]:
         return {

@@ -11,12 +11,12 @@ import asyncio
 import math
 import random
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 from pydantic import Field
 
 from ..errors import ContextLengthExceeded, InvalidRequest
-from .base import BackendSettings, SingleChoiceBackend
+from .base import BackendSettings, ChoiceDelta, SingleChoiceBackend, choice_requests
 from .stops import StopMatcher
 from .types import (
     Delta,
@@ -24,6 +24,7 @@ from .types import (
     Embeddings,
     FinishReason,
     GenerationRequest,
+    PromptGroup,
     TokenLogprob,
     TopLogprob,
 )
@@ -121,8 +122,35 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
     async def count_tokens(self, request: GenerationRequest) -> int:
         return self.count_prompt_tokens(request)
 
+    def stream_choices(self, groups: Sequence[PromptGroup]) -> AsyncIterator[ChoiceDelta]:
+        """The choices one after another, as `SingleChoiceBackend` runs them, but without a
+        generator layer per choice: the mock stands for an infinitely fast model in the
+        gateway's overhead benchmark, so its own cost per token should be next to nothing. A
+        subclass that wraps `stream` (tests do) gets the generic path through it."""
+        if type(self).stream is not MockBackend.stream:
+            return super().stream_choices(groups)
+        return self._choices(choice_requests(groups))
+
     async def stream(self, request: GenerationRequest) -> AsyncIterator[Delta]:
-        rng = self._rng(request)
+        async for _, delta in self._choices([request]):
+            yield delta
+
+    async def _choices(self, requests: list[GenerationRequest]) -> AsyncIterator[ChoiceDelta]:
+        for index, request in enumerate(requests):
+            answer = self._answer(request)  # a prompt too long fails before any wait
+            if self._ttft:
+                await asyncio.sleep(self._ttft)
+            if self._token_delay:
+                for delta in answer.deltas(paced=True):
+                    if delta is None:
+                        await asyncio.sleep(self._token_delay)
+                    else:
+                        yield index, delta
+            else:
+                for delta in answer.deltas(paced=False):
+                    yield index, delta  # type: ignore[misc]  # None only when paced
+
+    def _answer(self, request: GenerationRequest) -> _Answer:
         prompt_tokens = self.count_prompt_tokens(request)
         room = self.context_window - prompt_tokens
         max_tokens = request.max_tokens
@@ -138,46 +166,7 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
         finish: FinishReason = "stop"
         if max_tokens is not None and max_tokens < limit:
             limit, finish = max_tokens, "length"
-        stops = StopMatcher(request.stop)
-        if self._ttft:
-            await asyncio.sleep(self._ttft)
-        produced = 0
-        words: list[str] = []
-        while produced < limit:
-            if produced and self._token_delay:
-                await asyncio.sleep(self._token_delay)
-            if not words:  # drawn a few at a time: this loop is the mock's whole cost
-                words = rng.choices(_TOKENS, k=min(_DRAW, limit - produced))[::-1]
-            token = words.pop()
-            if produced == 0:
-                token = token[1:].capitalize()
-            if produced % 9 == 8:
-                token += "."
-            produced += 1
-            text, hit = stops.feed(token)
-            logprobs = self._logprobs(rng, token, request.logprobs)
-            if hit:
-                yield Delta(
-                    text=text,
-                    finish_reason="stop",
-                    stop_sequence=stops.matched,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=produced,
-                )
-                return
-            if text or logprobs:
-                yield Delta(
-                    text=text,
-                    logprobs=logprobs,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=produced,
-                )
-        yield Delta(
-            text=stops.flush(),
-            finish_reason=finish,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=produced,
-        )
+        return _Answer(self._rng(request), prompt_tokens, limit, finish, request)
 
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         """Deterministic unit vectors: the same input always gives the same vector; a shorter
@@ -207,3 +196,68 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
             for i, w in enumerate(rng.sample(_WORDS, top))
         )
         return [TokenLogprob(token, logprob, list(token.encode()), alternatives)]
+
+
+class _Answer:
+    """One choice's text, token by token: a plain generator (the per-token work of the mock
+    is this loop, so it stays free of awaits and of work nobody asked for)."""
+
+    __slots__ = ("finish", "limit", "prompt_tokens", "request", "rng")
+
+    def __init__(
+        self,
+        rng: random.Random,
+        prompt_tokens: int,
+        limit: int,
+        finish: FinishReason,
+        request: GenerationRequest,
+    ) -> None:
+        self.rng, self.prompt_tokens, self.limit = rng, prompt_tokens, limit
+        self.finish, self.request = finish, request
+
+    def deltas(self, *, paced: bool) -> Iterator[Delta | None]:
+        """The deltas; with `paced`, a None before every token but the first (where the
+        caller waits MOCK_TOKEN_MS)."""
+        rng, prompt_tokens, limit = self.rng, self.prompt_tokens, self.limit
+        top = self.request.logprobs
+        stops = StopMatcher(self.request.stop) if self.request.stop else None
+        produced = 0
+        words: list[str] = []
+        while produced < limit:
+            if paced and produced:
+                yield None
+            if not words:  # drawn a few at a time
+                words = rng.choices(_TOKENS, k=min(_DRAW, limit - produced))[::-1]
+            token = words.pop()
+            if produced == 0:
+                token = token[1:].capitalize()
+            if produced % 9 == 8:
+                token += "."
+            produced += 1
+            if stops is None:
+                text, hit = token, False
+            else:
+                text, hit = stops.feed(token)
+            logprobs = None if top is None else MockBackend._logprobs(rng, token, top)
+            if hit:
+                yield Delta(
+                    text=text,
+                    finish_reason="stop",
+                    stop_sequence=stops.matched if stops is not None else None,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=produced,
+                )
+                return
+            if text or logprobs:
+                yield Delta(
+                    text=text,
+                    logprobs=logprobs,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=produced,
+                )
+        yield Delta(
+            text=stops.flush() if stops is not None else "",
+            finish_reason=self.finish,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=produced,
+        )

@@ -16,6 +16,7 @@ import structlog
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ..client_address import TrustedProxies
 from ..context import RequestContext, request_context
@@ -92,21 +93,25 @@ class ObserveMiddleware:
         trace = None
         if self.tracing is not None and scope["path"] not in UNTRACED_PATHS:
             trace = self.tracing.start(scope)
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            crash: Exception | None = None
+        # What `bound_contextvars` does, without its context manager around it.
+        bound = bind_contextvars(request_id=request_id)
+        crash: Exception | None = None
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            crash = exc
+            if status is None:
+                await error_response(api_error(exc), scope)(scope, receive, send_with_id)
+        finally:
+            # Arrival to last byte: work done after it (usage counted in the store)
+            # is no part of what the client waited for.
+            end = last_byte if last_byte is not None else time.perf_counter()
+            if trace is not None:
+                trace.detach()
             try:
-                await self.app(scope, receive, send_with_id)
-            except Exception as exc:
-                crash = exc
-                if status is None:
-                    await error_response(api_error(exc), scope)(scope, receive, send_with_id)
-            finally:
-                # Arrival to last byte: work done after it (usage counted in the store)
-                # is no part of what the client waited for.
-                end = last_byte if last_byte is not None else time.perf_counter()
-                if trace is not None:
-                    trace.detach()
                 self._observe(scope, context, status, end - start, crash, trace)
+            finally:
+                reset_contextvars(**bound)
 
     def _observe(
         self,

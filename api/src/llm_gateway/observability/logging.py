@@ -7,9 +7,11 @@ request is handled carry its `request_id` (bound in the middleware, merged from 
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import sys
+import time
 from typing import Any, TextIO
 
 import orjson
@@ -33,6 +35,28 @@ def _add_pid(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+class _UtcTimestamp:
+    """`TimeStamper(fmt="iso", utc=True)`'s value (`2026-01-02T03:04:05.678901Z`, no fraction
+    on a whole second, as `isoformat` writes it) without a datetime and an isoformat per
+    line: the date and time are formatted once per second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            moment = datetime.datetime.fromtimestamp(second, datetime.UTC)
+            self._prefix, self._second = moment.strftime("%Y-%m-%dT%H:%M:%S"), second
+        micro = int((now - second) * 1_000_000)
+        event_dict["timestamp"] = f"{self._prefix}.{micro:06d}Z" if micro else self._prefix + "Z"
+        return event_dict
+
+
 def _json(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=repr).decode()
 
@@ -42,7 +66,7 @@ def _common() -> list[Processor]:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _UtcTimestamp(),
         _add_pid,
     ]
 

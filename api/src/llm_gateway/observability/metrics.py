@@ -325,12 +325,20 @@ class Metrics:
         running/waiting gauges, so each worker's file is current)."""
         self._build_info.labels(self.version, backend, model).set(1)
         running, waiting = self._running.labels(model), self._waiting.labels(model)
+        # The last values written: a gauge is written only when it changed (in multiprocess
+        # mode every write is a locked write to the worker's file; the queue is mostly empty).
+        last = [0, 0]
 
         def track_slots(now_running: int, now_waiting: int) -> None:
-            running.set(now_running)
-            waiting.set(now_waiting)
+            if now_running != last[0]:
+                running.set(now_running)
+                last[0] = now_running
+            if now_waiting != last[1]:
+                waiting.set(now_waiting)
+                last[1] = now_waiting
 
-        track_slots(0, 0)
+        running.set(0)
+        waiting.set(0)
         return track_slots
 
     def _model_series(self, model: str) -> _ModelSeries:

@@ -316,13 +316,15 @@ class CountTokensRequest(AnthropicModel):
     def client_tools(self) -> list[ToolDefinition]:
         return [t for t in self.tools or () if isinstance(t, ToolDefinition)]
 
-    def ignored_fields(self) -> set[str]:
+    def ignored_fields(self, sent: set[str] | None = None) -> set[str]:
         """What nothing on this server honours, whatever the backend, as dotted names:
         unknown top-level fields, `thinking` (unless disabled), `cache_control` once for any
         depth, `output_config.effort`, each server tool as `tools.TYPE`, and the tool fields
         only Anthropic's servers act on. Fields a backend may or may not honour (temperature,
-        top_k, tools…) are the translator's to add."""
-        sent = self.given_fields()
+        top_k, tools…) are the translator's to add. `sent`: `given_fields()`, when the caller
+        has it already."""
+        if sent is None:
+            sent = self.given_fields()
         names = set(self.model_extra or {})
         names |= {f for f in _IGNORED_TOP_LEVEL if f in sent}
         if self.thinking is not None and not _thinking_disabled(self.thinking):
@@ -384,8 +386,8 @@ class MessagesRequest(CountTokensRequest):
             raise ValueError("stop sequences must be non-empty strings")
         return value
 
-    def ignored_fields(self) -> set[str]:
-        names = super().ignored_fields()
+    def ignored_fields(self, sent: set[str] | None = None) -> set[str]:
+        names = super().ignored_fields(sent)
         if self.metadata is not None:
             # `user_id` is accepted like chat's `user`: it changes no answer, nothing to say.
             names |= {f"metadata.{f}" for f in self.metadata.model_extra or {}}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
 from ..backends import Delta, TokenLogprob, ToolCallDelta
+from ..protocol.ids import hex_id
 from ..service import Generation
 from .sse import DONE, KEEPALIVE, error_events, sse
 
@@ -141,7 +141,7 @@ class ChatRenderer:
     def __init__(self, generation: Generation, *, include_usage: bool = False) -> None:
         self.generation = generation
         self.include_usage = include_usage
-        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.id = f"chatcmpl-{hex_id()}"
         self.created = int(time.time())
 
     def _head(self, kind: str) -> dict[str, Any]:
@@ -186,8 +186,15 @@ class ChatRenderer:
     async def body(self) -> dict[str, Any]:
         generation = self.generation
         choices = [_ChoiceFold() for _ in generation.requests]
-        async for index, delta in generation.events():
-            choices[index].add(delta)
+
+        def add(index: int, delta: Delta) -> None:
+            plain_text = delta.finish_reason is None and not delta.logprobs and not delta.tool_calls
+            if delta.text and plain_text:  # the per-token case: more text
+                choices[index].text.append(delta.text)
+            else:
+                choices[index].add(delta)
+
+        await generation.fold(add)
         body = self._fold(choices)
         await generation.complete(body)
         return body

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..backends import TokenLogprob
+from ..protocol.ids import hex_id
 from ..service import Generation
 from .sse import DONE, KEEPALIVE, error_events, sse
 
@@ -51,7 +51,7 @@ class CompletionRenderer:
         self.include_usage = include_usage
         self.echo = echo
         self.head = {
-            "id": f"cmpl-{uuid.uuid4().hex}",
+            "id": f"cmpl-{hex_id()}",
             "object": "text_completion",
             "created": int(time.time()),
             "model": generation.model,

@@ -19,8 +19,7 @@ generation's `complete()` hook before the client is told it is complete.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -28,6 +27,7 @@ import pydantic_core
 
 from ..backends import Delta, ToolCallDelta
 from ..errors import anthropic_error_body, api_error
+from ..protocol.ids import hex_id
 
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 """What Anthropic sends to keep a quiet stream open; the SDKs skip it."""
@@ -41,6 +41,8 @@ class MessagesGeneration(Protocol):
     model: str
 
     def events(self) -> AsyncIterator[tuple[int, Delta]]: ...
+
+    async def fold(self, add: Callable[[int, Delta], None]) -> None: ...
 
     def usage(self) -> dict[str, int]: ...
 
@@ -57,7 +59,7 @@ def tool_use_id(call_id: str | None) -> str:
     """Anthropic's `toolu_` ids for the backend's call ids (`call_X` → `toolu_X`), the same id
     every time, so a client's `tool_use_id` leads back to the call."""
     if not call_id:
-        return f"toolu_{uuid.uuid4().hex}"
+        return f"toolu_{hex_id()}"
     if call_id.startswith("toolu_"):
         return call_id
     return "toolu_" + call_id.removeprefix("call_")
@@ -243,7 +245,7 @@ class MessagesRenderer:
 
     def __init__(self, generation: MessagesGeneration, *, message_id: str | None = None) -> None:
         self.generation = generation
-        self.id = message_id or f"msg_{uuid.uuid4().hex}"
+        self.id = message_id or f"msg_{hex_id()}"
 
     def _message(self, fold: _Fold | None) -> dict[str, Any]:
         """The message: empty and unfinished for `message_start`, else as folded so far."""
@@ -306,9 +308,22 @@ class MessagesRenderer:
 
     async def body(self) -> dict[str, Any]:
         fold = _Fold(streaming=False)
-        async for index, delta in self.generation.events():
-            if not index:
+
+        def add(index: int, delta: Delta) -> None:
+            if index:
+                return
+            # The per-token case, as in `sse()`: more text for the open text block.
+            if (
+                delta.text
+                and isinstance(fold.open, _Text)
+                and not delta.tool_calls
+                and delta.finish_reason is None
+            ):
+                fold.open.parts.append(delta.text)
+            else:
                 fold.apply(delta)
+
+        await self.generation.fold(add)
         final = self._message(fold)
         await self.generation.complete(final)
         return final

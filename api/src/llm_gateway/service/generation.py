@@ -7,7 +7,7 @@ Every renderer consumes `events()`, streaming or folding, so the two cannot disa
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,8 @@ class Generation:
         self._first: ChoiceDelta | None = None
         self._iterator: AsyncIterator[ChoiceDelta] | None = None
         self._prompt_tokens: dict[int, int] = {}
+        self._counted: set[int] = set()  # choices whose group's prompt tokens are counted
+        self._keep_output = keep_output
         self._unfinished: dict[int, int] = {}  # running totals of choices in progress
 
     async def start(self) -> None:
@@ -88,13 +90,45 @@ class Generation:
         iterator = self._iterator
         assert iterator is not None, "start() first"
         record = self._record
+        counted = self._counted
+        unfinished = self._unfinished
         try:
             if self._first is not None:
                 first, self._first = self._first, None
                 yield first
             async for event in iterator:
-                record(event)
+                index, delta = event
+                # The common case inline: one more token of a choice whose prompt is counted.
+                if delta.finish_reason is None and index in counted and not self._keep_output:
+                    if delta.completion_tokens is not None:
+                        unfinished[index] = delta.completion_tokens
+                else:
+                    record(event)
                 yield event
+            self.stats.finished_at = time.perf_counter()
+        finally:
+            await self.aclose()
+
+    async def fold(self, add: Callable[[int, Delta], None]) -> None:
+        """Every event of `events()` handed to `add(choice_index, delta)`, counted the same
+        way, for a renderer that folds them into one body: the per-token path one async
+        generator layer shorter."""
+        iterator = self._iterator
+        assert iterator is not None, "start() first"
+        record = self._record
+        counted = self._counted
+        unfinished = self._unfinished
+        try:
+            if self._first is not None:
+                first, self._first = self._first, None
+                add(*first)
+            async for index, delta in iterator:
+                if delta.finish_reason is None and index in counted and not self._keep_output:
+                    if delta.completion_tokens is not None:
+                        unfinished[index] = delta.completion_tokens
+                else:
+                    record((index, delta))
+                add(index, delta)
             self.stats.finished_at = time.perf_counter()
         finally:
             await self.aclose()
@@ -117,12 +151,13 @@ class Generation:
 
     def _record(self, event: ChoiceDelta) -> None:
         index, delta = event
-        if delta.prompt_tokens is not None:
+        if delta.prompt_tokens is not None and index not in self._counted:
             # Once per prompt: the `n` choices of one group share it.
             group = self._group_of[index]
             if group not in self._prompt_tokens:
                 self._prompt_tokens[group] = delta.prompt_tokens
                 self.stats.prompt_tokens += delta.prompt_tokens
+            self._counted.add(index)
         if delta.finish_reason is not None:
             self._finish(index, delta)
         elif delta.completion_tokens is not None:

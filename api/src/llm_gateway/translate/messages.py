@@ -89,8 +89,8 @@ def generation_request(
 
 
 def ignored_fields(req: MessagesRequest, honoured: Set[str]) -> set[str]:
-    names = req.ignored_fields()
     sent = req.given_fields()
+    names = req.ignored_fields(sent)
     if req.top_k == 0:
         sent.discard("top_k")  # no cut asked for: nothing to honour
     for field, param in AS_GENERATION_PARAM.items():
