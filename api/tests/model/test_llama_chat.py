@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import openai
 import pytest
 
+from ..support.scrape import scrape, total
+from ..support.server import ServerProcess
 from ..support.spec import SpecValidator
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -87,3 +90,58 @@ def test_context_overflow_is_400_before_generation(llm: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as too_many:
         llm.chat.completions.create(model="smollm2", messages=QUESTION, max_tokens=5000)
     assert too_many.value.code == "context_length_exceeded"
+
+
+def test_prompt_tokens_from_the_cache_are_reported_in_every_shape(
+    llm: openai.OpenAI, llama_server: ServerProcess
+) -> None:
+    """A conversation's second turn starts with its first turn's tokens, which the server
+    still holds: usage says how many it did not evaluate (chat's
+    `prompt_tokens_details.cached_tokens`, Responses' `input_tokens_details.cached_tokens`,
+    Anthropic's `cache_read_input_tokens` beside the `input_tokens` it did evaluate), and the
+    counter in /metrics grows by as much."""
+    system = "You are a careful assistant for a library. " * 12
+    first = [{"role": "system", "content": system}, {"role": "user", "content": "Hi there!"}]
+    answer = llm.chat.completions.create(
+        model="smollm2",
+        messages=first,
+        max_tokens=12,
+        temperature=0,  # type: ignore[arg-type]
+    )
+    second = [
+        *first,
+        {"role": "assistant", "content": answer.choices[0].message.content or ""},
+        {"role": "user", "content": "Which books do you have?"},
+    ]
+    before = total(scrape(llama_server.base_url), "llm_gateway_prompt_tokens_cached_total")
+    again = llm.chat.completions.create(
+        model="smollm2",
+        messages=second,
+        max_tokens=4,
+        temperature=0,  # type: ignore[arg-type]
+    )
+    assert again.usage is not None and again.usage.prompt_tokens_details is not None
+    cached = again.usage.prompt_tokens_details.cached_tokens or 0
+    assert answer.usage is not None and answer.usage.prompt_tokens <= cached
+    assert cached < again.usage.prompt_tokens
+    after = total(scrape(llama_server.base_url), "llm_gateway_prompt_tokens_cached_total")
+    assert after - before == cached
+
+    response = llm.responses.create(
+        model="smollm2", instructions=system, input="Which books do you have?", max_output_tokens=16
+    )
+    assert response.usage is not None and response.usage.input_tokens_details.cached_tokens > 0
+
+    message = httpx.post(
+        llama_server.base_url + "/v1/messages",
+        json={
+            "model": "smollm2",
+            "system": system,
+            "messages": [{"role": "user", "content": "Which books do you have?"}],
+            "max_tokens": 4,
+        },
+        timeout=120,
+    ).json()
+    usage = message["usage"]
+    assert usage["cache_read_input_tokens"] > 0 and usage["input_tokens"] > 0
+    assert usage["cache_read_input_tokens"] + usage["input_tokens"] == response.usage.input_tokens

@@ -136,6 +136,7 @@ class _Record:
     first_token_at: float | None = 10.1
     finished_at: float | None = 10.5
     prompt_tokens = 3
+    cached_tokens: int | None = 2
     completion_tokens = 1
     disconnected = False
     ttft = 0.1
@@ -152,6 +153,9 @@ def test_overhead_is_end_to_end_minus_queue_and_backend_time() -> None:
     overhead = "llm_gateway_request_overhead_seconds"
     assert value(seen, overhead + "_count", model="m") == 1
     assert abs(value(seen, overhead + "_sum", model="m") - 0.2) < 1e-9  # 1.0 - 0.3 - 0.5
+    # Prompt tokens and, of them, those from the backend's cache (both generations).
+    assert value(seen, "llm_gateway_prompt_tokens_total", model="m") == 6
+    assert value(seen, "llm_gateway_prompt_tokens_cached_total", model="m") == 4
 
 
 async def test_overhead_leaves_out_the_backends_time() -> None:

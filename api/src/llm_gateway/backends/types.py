@@ -138,4 +138,7 @@ class Delta:
     """With finish_reason "stop": the stop sequence that ended the choice, when one did (the
     Anthropic API names it; None when the model ended on its own or the backend can't tell)."""
     prompt_tokens: int | None = None
+    cached_tokens: int | None = None
+    """Of `prompt_tokens`, how many the backend took from a cache instead of evaluating
+    them (a prefix it still held or restored); with `prompt_tokens`, once per prompt."""
     completion_tokens: int | None = None

@@ -48,6 +48,7 @@ class GenerationRecord(Protocol):
     first_token_at: float | None
     finished_at: float | None
     prompt_tokens: int
+    cached_tokens: int | None
     completion_tokens: int
     disconnected: bool
 
@@ -216,6 +217,7 @@ class _ModelSeries(NamedTuple):
     tpot: Any
     overhead: Any
     prompt_tokens: Any
+    cached_tokens: Any
     generation_tokens: Any
     disconnects: Any
 
@@ -278,6 +280,14 @@ class Metrics:
         )
         self.prompt_tokens = Counter(
             PREFIX + "prompt_tokens", "Prompt tokens processed.", ["model"], registry=r
+        )
+        self.cached_tokens = Counter(
+            PREFIX + "prompt_tokens_cached",
+            "Of the prompt tokens, those the backend took from its cache instead of evaluating "
+            "them (a prefix a slot still held, restored from host memory, or copied); divided "
+            "by prompt_tokens: the prefix cache's hit rate.",
+            ["model"],
+            registry=r,
         )
         self.generation_tokens = Counter(
             PREFIX + "generation_tokens",
@@ -345,9 +355,15 @@ class Metrics:
         series = self._per_model.get(model)
         if series is None:
             series = self._per_model[model] = _ModelSeries(
-                *(m.labels(model) for m in (self.e2e_latency, self.queue_time, self.ttft)),
-                *(m.labels(model) for m in (self.tpot, self.overhead, self.prompt_tokens)),
-                *(m.labels(model) for m in (self.generation_tokens, self.disconnects)),
+                e2e_latency=self.e2e_latency.labels(model),
+                queue_time=self.queue_time.labels(model),
+                ttft=self.ttft.labels(model),
+                tpot=self.tpot.labels(model),
+                overhead=self.overhead.labels(model),
+                prompt_tokens=self.prompt_tokens.labels(model),
+                cached_tokens=self.cached_tokens.labels(model),
+                generation_tokens=self.generation_tokens.labels(model),
+                disconnects=self.disconnects.labels(model),
             )
         return series
 
@@ -395,6 +411,8 @@ class Metrics:
             series.tpot.observe((last - first) / (tokens - 1))
         if generation.prompt_tokens:
             series.prompt_tokens.inc(generation.prompt_tokens)
+        if generation.cached_tokens:
+            series.cached_tokens.inc(generation.cached_tokens)
         if tokens:
             series.generation_tokens.inc(tokens)
         if generation.disconnected:

@@ -84,7 +84,7 @@ class _Chunks:
             body["usage"] = None
         return sse(body)
 
-    def usage(self, usage: dict[str, int]) -> bytes:
+    def usage(self, usage: dict[str, Any]) -> bytes:
         return sse({**self._head, "choices": [], "usage": usage})
 
 

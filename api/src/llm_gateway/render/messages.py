@@ -44,7 +44,7 @@ class MessagesGeneration(Protocol):
 
     async def fold(self, add: Callable[[int, Delta], None]) -> None: ...
 
-    def usage(self) -> dict[str, int]: ...
+    def usage(self) -> dict[str, Any]: ...
 
     async def complete(self, body: dict[str, Any]) -> None:
         """Called with the finished message before the client is told it is complete."""
@@ -77,12 +77,15 @@ def tool_input(arguments: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _usage(usage: dict[str, int]) -> dict[str, Any]:
+def _usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic counts cache reads apart: `input_tokens` are the prompt tokens evaluated,
+    `cache_read_input_tokens` those the server already held (their sum is the prompt)."""
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
     return {
-        "input_tokens": usage["prompt_tokens"],
+        "input_tokens": usage["prompt_tokens"] - cached,
         "output_tokens": usage["completion_tokens"],
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_read_input_tokens": cached,
     }
 
 

@@ -27,6 +27,8 @@ class GenerationStats:
     first_token_at: float | None = None
     finished_at: float | None = None
     prompt_tokens: int = 0
+    cached_tokens: int | None = None
+    """Of the prompt tokens, those the backend took from its cache (None: it does not say)."""
     completion_tokens: int = 0
     finish_reasons: list[str] = field(default_factory=list)
     ignored_params: list[str] = field(default_factory=list)
@@ -157,6 +159,10 @@ class Generation:
             if group not in self._prompt_tokens:
                 self._prompt_tokens[group] = delta.prompt_tokens
                 self.stats.prompt_tokens += delta.prompt_tokens
+                if delta.cached_tokens is not None:
+                    self.stats.cached_tokens = (self.stats.cached_tokens or 0) + min(
+                        delta.cached_tokens, delta.prompt_tokens
+                    )
             self._counted.add(index)
         if delta.finish_reason is not None:
             self._finish(index, delta)
@@ -183,13 +189,22 @@ class Generation:
         if self.call.on_complete is not None:
             await self.call.on_complete(body)
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, Any]:
+        """OpenAI's usage object; `prompt_tokens_details.cached_tokens` when the backend
+        said how many prompt tokens came from its cache."""
         stats = self.stats
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": stats.prompt_tokens,
             "completion_tokens": stats.completion_tokens,
             "total_tokens": stats.prompt_tokens + stats.completion_tokens,
         }
+        if stats.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": stats.cached_tokens}
+        return usage
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.stats.cached_tokens or 0
 
     def transcript(self) -> dict[str, Any]:
         """Prompt and output text, for LOG_CONTENT=true only (the output if it was kept)."""

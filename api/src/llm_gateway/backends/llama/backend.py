@@ -97,6 +97,7 @@ class LlamaBackend(Backend[LlamaSettings]):
             n_batch=s.n_batch,
             n_threads=s.n_threads,
             host_cache_bytes=host_cache,
+            flash_attn=s.flash_attn,
         )
         self.engine.start()
         self.ready = True
@@ -240,6 +241,7 @@ class LlamaBackend(Backend[LlamaSettings]):
                     if delta is None:
                         continue
                     delta.prompt_tokens = prompt_tokens[index]
+                    delta.cached_tokens = ticket.cached(index)
                     if delta.completion_tokens is None:
                         delta.completion_tokens = shapers[index].produced
                     if delta.finish_reason is not None:

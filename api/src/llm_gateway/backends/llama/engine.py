@@ -103,6 +103,7 @@ class Engine:
         n_batch: int,
         n_threads: int,
         host_cache_bytes: int = 0,
+        flash_attn: bool = True,
     ) -> None:
         self.n_ctx = n_ctx
         self.n_parallel = n_parallel
@@ -117,6 +118,7 @@ class Engine:
                 n_seq_max=n_parallel,
                 n_batch=self._capacity,
                 n_threads=n_threads,
+                flash_attn=flash_attn,
             ),
         )
         self._batch = Batch(self._capacity)
@@ -266,6 +268,7 @@ class Engine:
                 slot.tokens = prompt[:shared]
                 sequence.pending = prompt[shared:]
                 sequence.phase = Phase.PREFILLING
+                sequence.cached = source.cached  # the prompt's, not this choice's copy
                 self.stats.prompt_tokens_shared += shared
             else:
                 assert leader is not None
@@ -301,6 +304,7 @@ class Engine:
             sequence.slot = slot
             sequence.pending = prompt[common:]
             sequence.phase = Phase.PREFILLING
+            sequence.cached = common
         group.live.append(sequence)
         self._active.append(sequence)
         self.stats.most_sequences = max(self.stats.most_sequences, len(self._active))
@@ -347,6 +351,7 @@ class Engine:
             self.stats.prompt_tokens_shared += done
         successor.slot.tokens = leader.slot.tokens[:]
         successor.pending = leader.pending
+        successor.cached = leader.cached
         successor.phase = Phase.PREFILLING
         successor.leader = None
         successor.followers = rest
@@ -409,6 +414,7 @@ class Engine:
         follower.slot.tokens = leader.slot.tokens[:]
         follower.leader = None
         follower.phase = Phase.GENERATING
+        follower.cached = leader.cached  # the prompt's, not this choice's copy
         self.stats.prompt_tokens_shared += size
         self._sample(follower, row)
 

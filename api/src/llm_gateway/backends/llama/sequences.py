@@ -90,6 +90,10 @@ class EngineSequence:
     """Tokens to evaluate next: the rest of the prompt, or the last sampled token."""
     sampler: Sampler | None = None
     produced: int = 0
+    cached: int = 0
+    """Prompt tokens its group did not evaluate: found in a slot, restored from the host
+    cache, or copied from another slot (set when it takes a slot; the `n` choices of one
+    prompt report the same)."""
     followers: list[EngineSequence] = field(default_factory=list)
     leader: EngineSequence | None = None
     out: list[EngineEvent] = field(default_factory=list)
@@ -117,6 +121,11 @@ class Ticket:
     def cancel(self, index: int) -> None:
         """Stop one choice: freed at the engine's next step (or dropped from its queue)."""
         self._sequences[index].cancelled = True
+
+    def cached(self, index: int) -> int:
+        """Prompt tokens of a choice not evaluated (read once its first event came: the
+        engine thread wrote it before delivering that event)."""
+        return self._sequences[index].cached
 
     def cancel_all(self) -> None:
         for sequence in self._sequences.values():
