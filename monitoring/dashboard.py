@@ -115,8 +115,13 @@ def build() -> dashboard.Dashboard:
                         f"sum by (model) (rate(llm_gateway_generation_tokens_total[{RATE}]))",
                         "generation {{model}}",
                     ),
+                    query(
+                        f"sum by (model) (rate(llm_gateway_prompt_tokens_cached_total[{RATE}]))",
+                        "prompt from cache {{model}}",
+                    ),
                 ],
-                "Tokens per second.",
+                "Tokens per second; prompt tokens from cache: not evaluated (a slot's prefix, "
+                "the host KV cache, a copy).",
             )
         )
         .with_panel(

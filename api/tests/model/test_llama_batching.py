@@ -29,9 +29,14 @@ PARALLEL = 4
 
 @pytest.fixture(scope="module")
 def backend(model_file: str) -> Iterator[LlamaBackend]:
-    """One backend for the module: 4 sequences at once, 2 threads."""
+    """One backend for the module: 4 sequences at once, 2 threads, no host KV cache (these
+    tests count what the slots alone do; test_llama_host_cache.py adds the cache)."""
     settings = LlamaSettings(  # type: ignore[call-arg]
-        _env_file=None, model_path=model_file, n_threads=2, n_parallel=PARALLEL
+        _env_file=None,
+        model_path=model_file,
+        n_threads=2,
+        n_parallel=PARALLEL,
+        kv_host_cache_mb=0,
     )
     llama = LlamaBackend(settings)
     asyncio.run(llama.load())

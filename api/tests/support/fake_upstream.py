@@ -194,19 +194,20 @@ def text_chunk(text: str, index: int = 0, finish: str | None = None) -> dict[str
     return chunk([{"index": index, "delta": {"content": text}, "finish_reason": finish}])
 
 
-def usage_chunk(prompt: int, completion: int) -> dict[str, Any]:
-    return chunk(
-        [],
-        {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
-    )
+def usage_chunk(prompt: int, completion: int, cached: int | None = None) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    return chunk([], usage)
 
 
-def answers(*words: str, prompt_tokens: int = 3) -> Handler:
-    """A well-behaved upstream: streams `words` as chat chunks, then usage and [DONE]."""
+def answers(*words: str, prompt_tokens: int = 3, cached_tokens: int | None = None) -> Handler:
+    """A well-behaved upstream: streams `words` as chat chunks, then usage (with the cached
+    prompt tokens, if given) and [DONE]."""
 
     async def handler(ex: Exchange) -> None:
         await ex.start_stream()
@@ -214,7 +215,7 @@ def answers(*words: str, prompt_tokens: int = 3) -> Handler:
         for word in words:
             await ex.event(text_chunk(word))
         await ex.event(text_chunk("", finish="stop"))
-        await ex.event(usage_chunk(prompt_tokens, len(words)))
+        await ex.event(usage_chunk(prompt_tokens, len(words), cached_tokens))
         await ex.event("[DONE]")
         await ex.end_stream()
 

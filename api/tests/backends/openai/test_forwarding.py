@@ -156,6 +156,22 @@ async def test_the_answer_is_ours_with_the_upstreams_text_and_usage(spec: SpecVa
     assert events[-2]["usage"] == folded["usage"]
 
 
+async def test_the_upstreams_cached_prompt_tokens_are_passed_on() -> None:
+    """What the upstream's prefix cache saved reaches the client (and the Messages API's
+    `cache_read_input_tokens`, apart from the `input_tokens` evaluated)."""
+    with fake_upstream(answers("Hi", prompt_tokens=11, cached_tokens=8)) as up:
+        async with gateway(up.base_url) as client:
+            folded = (await chat(client)).json()
+            message = await client.post(
+                "/v1/messages",
+                json={"model": "mock-model", "max_tokens": 8, "messages": MESSAGES},
+            )
+    assert folded["usage"]["prompt_tokens_details"] == {"cached_tokens": 8}
+    assert folded["usage"]["prompt_tokens"] == 11
+    usage = message.json()["usage"]
+    assert (usage["input_tokens"], usage["cache_read_input_tokens"]) == (3, 8)
+
+
 def tool_call_stream() -> Any:
     async def handler(ex: Exchange) -> None:
         await ex.start_stream()

@@ -99,6 +99,8 @@ class CallChunks:
         if not self.finished:
             raise upstream_errors.bad_response(self.upstream, "a stream without a choice")
         prompt = _count(self.usage, "prompt_tokens")
+        details = self.usage.get("prompt_tokens_details") if isinstance(self.usage, dict) else None
+        cached = _count(details, "cached_tokens")
         completion = _count(self.usage, "completion_tokens")
         finished = sorted(self.finished)
         counts = {index: self.chunks[index] for index in finished}
@@ -110,6 +112,7 @@ class CallChunks:
                 Delta(
                     finish_reason=self.finished[i],
                     prompt_tokens=prompt,
+                    cached_tokens=cached,
                     completion_tokens=counts[i],
                 ),
             )
