@@ -42,7 +42,10 @@ def test_the_least_recently_used_entries_go_first_and_the_limit_holds() -> None:
     cache = HostCache(limit=100)
     for first in range(3):
         cache.add([first, 0, 0], state(30))
-    cache.best([0, 0, 0, 1])  # conversation 0 came back: now the most recently used
+    entry, _ = cache.best([0, 0, 0, 1])  # conversation 0 came back: restored
+    assert entry is not None
+    cache.used(entry)  # now the most recently used
+    cache.best([1, 0, 0, 1])  # looked at, not restored: its age stands
     cache.add([7, 7], state(30))  # 120 > 100: the oldest unused one (1) goes
     assert cache.bytes == 90 and cache.stats.evicted == 1
     assert not cache.holds([1, 0, 0]) and cache.holds([0, 0, 0]) and cache.holds([2, 0, 0])

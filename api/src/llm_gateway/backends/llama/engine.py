@@ -334,6 +334,7 @@ class Engine:
             slot.tokens = []
             return 0
         slot.tokens = tokens[:keep]
+        self.host.used(saved)
         self.host.stats.restored += 1
         self.host.stats.tokens_restored += keep
         self.stats.prompt_tokens_restored += keep

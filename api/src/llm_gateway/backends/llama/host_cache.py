@@ -66,15 +66,20 @@ class HostCache:
 
     def best(self, prompt: list[int]) -> tuple[SavedPrefix | None, int]:
         """The entry sharing the longest prefix with `prompt`, and that length (never all of
-        the prompt: its last token is evaluated for its logits). A hit counts as a use."""
-        found, longest, key = None, 0, -1
-        for k, entry in self._entries.items():
+        the prompt: its last token is evaluated for its logits)."""
+        found, longest = None, 0
+        for entry in self._entries.values():
             common = common_prefix(entry.tokens, prompt)
             if common > longest:
-                found, longest, key = entry, common, k
-        if found is not None:
-            self._entries.move_to_end(key)
+                found, longest = entry, common
         return found, min(longest, len(prompt) - 1)
+
+    def used(self, entry: SavedPrefix) -> None:
+        """An entry was restored: it is now the most recently used."""
+        for key, held in self._entries.items():
+            if held is entry:
+                self._entries.move_to_end(key)
+                return
 
     def add(self, tokens: list[int], state: np.ndarray[Any, Any]) -> bool:
         """Keep a state (False when it alone is over the limit). Entries it extends go;
