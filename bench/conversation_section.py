@@ -27,7 +27,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import servers
-from probes import eog_tokens, llama_server_version, other_cpu, post
+from probes import eog_tokens, other_cpu, post
 from stats import percentile
 from workload import stream_body
 
@@ -52,7 +52,7 @@ def run(bench: Bench) -> None:
     args = bench.args
     layout = bench.default
     eog = getattr(bench, "eog", None) or eog_tokens(bench.model)
-    threads, slots = layout.workers * layout.threads, layout.workers * layout.parallel
+    slots = layout.workers * layout.parallel
     section: dict[str, Any] = {
         "settings": {
             "conversations": args.conversations,
@@ -96,19 +96,9 @@ def run(bench: Bench) -> None:
             section["servers"][name] = f"{layout.describe()}, QUEUE_TIMEOUT {QUEUE_TIMEOUT}"
             rows[name] = measure(bench, server, r, ("chat", "responses"), eog, metrics=True)
         if binary:
-            server = servers.llama_server(
-                "llama-server",
-                bench.logs,
-                binary=binary,
-                model=bench.model,
-                threads=threads,
-                parallel=slots,
-                n_ctx=bench.n_ctx,
-            )
-            server.model = "bench"
+            server = bench.llama_server(binary, "llama-server")
             section["servers"]["llama-server"] = (
-                f"{threads} threads, -np {slots}, -c {bench.n_ctx * slots}, "
-                f"{llama_server_version(binary)}"
+                f"{server.details['description']}, version: {server.details['version']}"
             )
             with servers.running(server):
                 rows["llama-server"] = measure(bench, server, r, ("chat",), eog)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from llm_gateway.backends.llama.host_cache import HostCache
-from llm_gateway.backends.llama.memory import MIB, host_cache_bytes
 
 
 def state(size: int) -> np.ndarray:
@@ -60,21 +59,3 @@ def test_a_state_larger_than_the_whole_cache_is_not_kept() -> None:
     cache.add([1], state(60))
     assert not cache.add([2], state(101))
     assert cache.holds([1]) and not cache.holds([2]) and cache.stats.refused == 1
-
-
-SMOLLM2 = {
-    "general.architecture": "llama",
-    "llama.block_count": "30",
-    "llama.attention.head_count": "9",
-    "llama.attention.head_count_kv": "3",
-    "llama.embedding_length": "576",
-}
-
-
-def test_the_host_cache_takes_at_most_half_of_what_the_slots_leave() -> None:
-    slots = 2048 * 8 * 23040  # 360 MiB of KV cache for the slots
-    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, None) == 1024 * MIB  # unknown
-    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 8000 * MIB) == 1024 * MIB
-    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 800 * MIB) == (800 * MIB - slots) // 2
-    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 300 * MIB) == 0
-    assert host_cache_bytes(SMOLLM2, 2048, 8, 0, 8000 * MIB) == 0

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from llm_gateway.backends.llama.memory import MIB, available_bytes, check_kv_cache, kv_cache_bytes
+from llm_gateway.backends.llama.memory import (
+    MIB,
+    available_bytes,
+    check_kv_cache,
+    host_cache_bytes,
+    kv_cache_bytes,
+)
 
 # SmolLM2-135M's own metadata (the default model).
 SMOLLM2 = {
@@ -45,3 +51,12 @@ def test_available_memory_is_the_smaller_of_the_machine_and_the_cgroup(tmp_path:
     (cgroup / "memory.max").write_text(f"{512 * MIB}\n")
     (cgroup / "memory.current").write_text(f"{112 * MIB}\n")
     assert available_bytes(meminfo, cgroup) == 400 * MIB
+
+
+def test_the_host_cache_takes_at_most_half_of_what_the_slots_leave() -> None:
+    slots = 2048 * 8 * 23040  # 360 MiB of KV cache for the slots
+    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, None) == 1024 * MIB  # unknown
+    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 8000 * MIB) == 1024 * MIB
+    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 800 * MIB) == (800 * MIB - slots) // 2
+    assert host_cache_bytes(SMOLLM2, 2048, 8, 1024 * MIB, 300 * MIB) == 0
+    assert host_cache_bytes(SMOLLM2, 2048, 8, 0, 8000 * MIB) == 0
