@@ -98,7 +98,7 @@ def run(bench: Bench) -> None:
         if binary:
             server = bench.llama_server(binary, "llama-server")
             section["servers"]["llama-server"] = (
-                f"{server.details['description']}, version: {server.details['version']}"
+                f"{server.details['description']}, {server.details['version']}"
             )
             with servers.running(server):
                 rows["llama-server"] = measure(bench, server, r, ("chat",), eog)
