@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from loadgen import sse_messages
 from workload import CONVERSATION_SYSTEM, conversation_opening, follow_up
 
 try:
@@ -127,16 +128,8 @@ async def send(
             if response.status != 200:
                 turn.error = f"HTTP {response.status}: {(await response.text())[:200]}"
             else:
-                buffer = b""
-                async for data in response.content.iter_any():
-                    buffer += data
-                    while b"\n\n" in buffer:
-                        event, buffer = buffer.split(b"\n\n", 1)
-                        now = time.perf_counter()
-                        for line in event.split(b"\n"):
-                            payload = line[5:].strip() if line.startswith(b"data:") else b""
-                            if payload and payload != b"[DONE]":
-                                on_event(turn, json.loads(payload), now)
+                async for now, message in sse_messages(response):
+                    on_event(turn, message, now)
     except (aiohttp.ClientError, TimeoutError) as exc:
         turn.error = f"{type(exc).__name__}: {exc}"
     end = time.perf_counter()

@@ -20,6 +20,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,23 @@ try:
     import uvloop
 except ImportError:  # plain asyncio works, a little slower
     uvloop = None
+
+
+async def sse_messages(
+    response: aiohttp.ClientResponse,
+) -> AsyncIterator[tuple[float, dict[str, Any]]]:
+    """The JSON `data:` payloads of a server-sent event stream (not `[DONE]`), each with the
+    time its event arrived."""
+    buffer = b""
+    async for data in response.content.iter_any():
+        buffer += data
+        while b"\n\n" in buffer:
+            event, buffer = buffer.split(b"\n\n", 1)
+            now = time.perf_counter()
+            for line in event.split(b"\n"):
+                payload = line[5:].strip() if line.startswith(b"data:") else b""
+                if payload and payload != b"[DONE]":
+                    yield now, json.loads(payload)
 
 
 async def one_stream(
@@ -44,27 +62,15 @@ async def one_stream(
             if response.status != 200:
                 error = f"HTTP {response.status}: {(await response.text())[:200]}"
             else:
-                buffer = b""
-                async for data in response.content.iter_any():
-                    buffer += data
-                    while b"\n\n" in buffer:
-                        event, buffer = buffer.split(b"\n\n", 1)
-                        now = time.perf_counter()
-                        for line in event.split(b"\n"):
-                            if not line.startswith(b"data:"):
-                                continue
-                            payload = line[5:].strip()
-                            if payload == b"[DONE]":
-                                continue
-                            message = json.loads(payload)
-                            if "error" in message:
-                                error = str(message["error"])[:200]
-                            if message.get("usage"):
-                                usage_tokens = message["usage"].get("completion_tokens")
-                            for choice in message.get("choices") or ():
-                                delta = choice.get("delta") or {}
-                                if delta.get("content"):
-                                    chunks.append(now)
+                async for now, message in sse_messages(response):
+                    if "error" in message:
+                        error = str(message["error"])[:200]
+                    if message.get("usage"):
+                        usage_tokens = message["usage"].get("completion_tokens")
+                    for choice in message.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        if delta.get("content"):
+                            chunks.append(now)
     except (aiohttp.ClientError, TimeoutError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     end = time.perf_counter()
