@@ -22,3 +22,10 @@ class Renderer(Protocol):
     def error_tail(self, exc: BaseException) -> bytes:
         """How the stream ends when it fails after it began (the status is already sent)."""
         ...
+
+
+def cached_tokens(usage: dict[str, Any]) -> int:
+    """The prompt tokens an OpenAI usage object says came from the backend's cache (0 when
+    it does not say): what the Responses and Messages shapes report under their own names."""
+    details: dict[str, int] = usage.get("prompt_tokens_details") or {}
+    return details.get("cached_tokens", 0)

@@ -28,6 +28,7 @@ import pydantic_core
 from ..backends import Delta, ToolCallDelta
 from ..errors import anthropic_error_body, api_error
 from ..protocol.ids import hex_id
+from .base import cached_tokens
 
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 """What Anthropic sends to keep a quiet stream open; the SDKs skip it."""
@@ -80,7 +81,7 @@ def tool_input(arguments: str) -> dict[str, Any]:
 def _usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Anthropic counts cache reads apart: `input_tokens` are the prompt tokens evaluated,
     `cache_read_input_tokens` those the server already held (their sum is the prompt)."""
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+    cached = cached_tokens(usage)
     return {
         "input_tokens": usage["prompt_tokens"] - cached,
         "output_tokens": usage["completion_tokens"],

@@ -20,6 +20,7 @@ from ..errors import api_error
 from ..protocol.ids import new_id
 from ..protocol.responses import CreateResponseRequest, FunctionToolChoice
 from ..service import Generation
+from .base import cached_tokens
 from .sse import KEEPALIVE
 
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -175,7 +176,7 @@ class ResponsesRenderer:
         return {
             "input_tokens": usage["prompt_tokens"],
             "input_tokens_details": {
-                "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0),
+                "cached_tokens": cached_tokens(usage),
                 "cache_write_tokens": 0,
             },
             "output_tokens": usage["completion_tokens"],

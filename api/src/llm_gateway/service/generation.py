@@ -202,10 +202,6 @@ class Generation:
             usage["prompt_tokens_details"] = {"cached_tokens": stats.cached_tokens}
         return usage
 
-    @property
-    def cached_tokens(self) -> int:
-        return self.stats.cached_tokens or 0
-
     def transcript(self) -> dict[str, Any]:
         """Prompt and output text, for LOG_CONTENT=true only (the output if it was kept)."""
         first = self.requests[0]
