@@ -11,7 +11,7 @@ import asyncio
 import math
 import random
 import zlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 
 from pydantic import Field
 
@@ -75,6 +75,8 @@ _WORDS = (
 )
 _TOKENS = tuple(" " + word for word in _WORDS)
 _DRAW = 32  # words drawn from the generator at once
+ANSWER_MEMO_BYTES = 16 << 20  # answers kept for requests seen again
+_DELTA_BYTES = 200  # a delta with its text, roughly (a None slot: counted alike)
 
 
 class MockSettings(BackendSettings):
@@ -101,13 +103,14 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
         self._ttft = settings.mock_ttft_ms / 1000
         self._token_delay = settings.mock_token_ms / 1000
         self._natural_length = settings.mock_max_tokens
+        self._answers = _Answers(ANSWER_MEMO_BYTES)
 
-    def _rng(self, request: GenerationRequest) -> random.Random:
+    def _key(self, request: GenerationRequest) -> str:
+        """What an answer's words are drawn from: the same key, the same words."""
         prompt = request.prompt if request.prompt is not None else ""
         if request.messages:
             prompt = "\x1e".join(f"{m.role}\x1f{m.content}" for m in request.messages)
-        key = f"{self.settings.mock_seed}|{request.seed}|{request.choice_index}|{prompt}"
-        return random.Random(zlib.crc32(key.encode("utf-8", "surrogatepass")))
+        return f"{self.settings.mock_seed}|{request.seed}|{request.choice_index}|{prompt}"
 
     @staticmethod
     def count_prompt_tokens(request: GenerationRequest) -> int:
@@ -141,16 +144,22 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
             if self._ttft:
                 await asyncio.sleep(self._ttft)
             if self._token_delay:
-                for delta in answer.deltas(paced=True):
+                for delta in answer:
                     if delta is None:
                         await asyncio.sleep(self._token_delay)
                     else:
                         yield index, delta
             else:
-                for delta in answer.deltas(paced=False):
-                    yield index, delta  # type: ignore[misc]  # None only when paced
+                for delta in answer:
+                    if delta is not None:
+                        yield index, delta
 
-    def _answer(self, request: GenerationRequest) -> _Answer:
+    def _answer(self, request: GenerationRequest) -> Iterable[Delta | None]:
+        """The choice's deltas, with a None before every token but the first (where a paced
+        answer waits MOCK_TOKEN_MS). Drawn once per distinct request and kept (`_Answers`):
+        the mock stands for an infinitely fast model, so answering must cost next to nothing
+        once a request has been seen, and the same request gets the same answer anyway. An
+        answer too long to keep is drawn as it goes."""
         prompt_tokens = self.count_prompt_tokens(request)
         room = self.context_window - prompt_tokens
         max_tokens = request.max_tokens
@@ -166,7 +175,17 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
         finish: FinishReason = "stop"
         if max_tokens is not None and max_tokens < limit:
             limit, finish = max_tokens, "length"
-        return _Answer(self._rng(request), prompt_tokens, limit, finish, request)
+        key = self._key(request)
+        memo = (key, prompt_tokens, limit, finish, request.stop, request.logprobs)
+        if (kept := self._answers.get(memo)) is not None:
+            return kept
+        rng = random.Random(zlib.crc32(key.encode("utf-8", "surrogatepass")))
+        deltas = _deltas(rng, prompt_tokens, limit, finish, request)
+        if not self._answers.fits(len(key) + 2 * limit * _DELTA_BYTES):
+            return deltas  # too long to keep: drawn as it goes, as a model would
+        answer = tuple(deltas)
+        self._answers.put(memo, answer, len(key))
+        return answer
 
     async def embed(self, request: EmbeddingRequest) -> Embeddings:
         """Deterministic unit vectors: the same input always gives the same vector; a shorter
@@ -198,66 +217,83 @@ class MockBackend(SingleChoiceBackend[MockSettings]):
         return [TokenLogprob(token, logprob, list(token.encode()), alternatives)]
 
 
-class _Answer:
-    """One choice's text, token by token: a plain generator (the per-token work of the mock
-    is this loop, so it stays free of awaits and of work nobody asked for)."""
+class _Answers:
+    """Answers already drawn, least recently used first, within a budget of (estimated)
+    bytes: an answer's deltas and its key (which holds the prompt)."""
 
-    __slots__ = ("finish", "limit", "prompt_tokens", "request", "rng")
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._held: dict[tuple[object, ...], tuple[tuple[Delta | None, ...], int]] = {}
 
-    def __init__(
-        self,
-        rng: random.Random,
-        prompt_tokens: int,
-        limit: int,
-        finish: FinishReason,
-        request: GenerationRequest,
-    ) -> None:
-        self.rng, self.prompt_tokens, self.limit = rng, prompt_tokens, limit
-        self.finish, self.request = finish, request
+    def get(self, key: tuple[object, ...]) -> tuple[Delta | None, ...] | None:
+        entry = self._held.pop(key, None)
+        if entry is None:
+            return None
+        self._held[key] = entry  # now the most recently used
+        return entry[0]
 
-    def deltas(self, *, paced: bool) -> Iterator[Delta | None]:
-        """The deltas; with `paced`, a None before every token but the first (where the
-        caller waits MOCK_TOKEN_MS)."""
-        rng, prompt_tokens, limit = self.rng, self.prompt_tokens, self.limit
-        top = self.request.logprobs
-        stops = StopMatcher(self.request.stop) if self.request.stop else None
-        produced = 0
-        words: list[str] = []
-        while produced < limit:
-            if paced and produced:
-                yield None
-            if not words:  # drawn a few at a time
-                words = rng.choices(_TOKENS, k=min(_DRAW, limit - produced))[::-1]
-            token = words.pop()
-            if produced == 0:
-                token = token[1:].capitalize()
-            if produced % 9 == 8:
-                token += "."
-            produced += 1
-            if stops is None:
-                text, hit = token, False
-            else:
-                text, hit = stops.feed(token)
-            logprobs = None if top is None else MockBackend._logprobs(rng, token, top)
-            if hit:
-                yield Delta(
-                    text=text,
-                    finish_reason="stop",
-                    stop_sequence=stops.matched if stops is not None else None,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=produced,
-                )
-                return
-            if text or logprobs:
-                yield Delta(
-                    text=text,
-                    logprobs=logprobs,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=produced,
-                )
-        yield Delta(
-            text=stops.flush() if stops is not None else "",
-            finish_reason=self.finish,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=produced,
-        )
+    def fits(self, size: int) -> bool:
+        return size <= self.budget
+
+    def put(self, key: tuple[object, ...], answer: tuple[Delta | None, ...], extra: int) -> None:
+        size = extra + _DELTA_BYTES * len(answer)
+        if not self.fits(size):
+            return
+        while self.used + size > self.budget:
+            oldest = next(iter(self._held))
+            self.used -= self._held.pop(oldest)[1]
+        self._held[key] = (answer, size)
+        self.used += size
+
+
+def _deltas(
+    rng: random.Random,
+    prompt_tokens: int,
+    limit: int,
+    finish: FinishReason,
+    request: GenerationRequest,
+) -> Iterator[Delta | None]:
+    """One choice's deltas, with a None before every token but the first."""
+    top = request.logprobs
+    stops = StopMatcher(request.stop) if request.stop else None
+    produced = 0
+    words: list[str] = []
+    while produced < limit:
+        if produced:
+            yield None
+        if not words:  # drawn a few at a time
+            words = rng.choices(_TOKENS, k=min(_DRAW, limit - produced))[::-1]
+        token = words.pop()
+        if produced == 0:
+            token = token[1:].capitalize()
+        if produced % 9 == 8:
+            token += "."
+        produced += 1
+        if stops is None:
+            text, hit = token, False
+        else:
+            text, hit = stops.feed(token)
+        logprobs = None if top is None else MockBackend._logprobs(rng, token, top)
+        if hit:
+            yield Delta(
+                text=text,
+                finish_reason="stop",
+                stop_sequence=stops.matched if stops is not None else None,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=produced,
+            )
+            return
+        if text or logprobs:
+            yield Delta(
+                text=text,
+                logprobs=logprobs,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=produced,
+            )
+    yield Delta(
+        text=stops.flush() if stops is not None else "",
+        finish_reason=finish,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=produced,
+    )
