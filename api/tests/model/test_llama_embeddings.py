@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from llm_gateway.backends.llama.embeddings import BATCH_SEQUENCES, LlamaEmbedder
+from llm_gateway.backends.llama.embeddings import BATCH_SEQUENCES, LlamaEmbedder, _Model
 from llm_gateway.backends.types import EmbeddingRequest, Embeddings
 from llm_gateway.compat.llama_cpp import Vocab, load_model
 from llm_gateway.errors import ContextLengthExceeded, InvalidRequest
@@ -125,3 +125,23 @@ def test_an_input_over_the_window_is_refused_naming_it(embedder: LlamaEmbedder) 
     assert empty.value.param == "input[1]"
     # the embedder still serves after a refusal
     assert len(embed(embedder, texts(3)).vectors) == 3
+
+
+def test_pooling_the_graphs_hidden_states_gives_llama_cpps_own_vectors(model_file: str) -> None:
+    """The embedding context stops llama.cpp's graph at the final norm (skipping the output
+    layer nobody reads) and averages the hidden states itself: on for the default model,
+    and every vector of a full batch of mixed lengths is llama.cpp's own pooled one."""
+    model = _Model(model_file, WINDOW, 2)
+    try:
+        assert model.hidden.enabled
+        llm, bos = model.llm, model.vocab.adds_bos
+        inputs = [llm.tokenize(t.encode(), add_bos=bos) for t in texts(40)]
+        inputs += [llm.tokenize(("word " * n).encode(), add_bos=bos) for n in (1, 90, 300)]
+        own = model.embed(inputs)
+        model.hidden.enabled = False
+        pooled = model.embed(inputs)
+    finally:
+        model.close()
+    assert len(own) == len(inputs)
+    assert min(cosines(own, pooled)) > 1 - 1e-6
+    assert np.abs(np.array(own) - np.array(pooled)).max() < 1e-5

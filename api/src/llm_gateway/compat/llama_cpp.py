@@ -31,6 +31,7 @@ __all__ = [
     "Candidates",
     "Context",
     "ContextParams",
+    "HiddenStates",
     "Jinja2ChatFormatter",
     "Llama",
     "Sampler",
@@ -123,6 +124,71 @@ class ContextParams:
     mean_pooling: bool = False
     """An embedding context: each sequence's hidden states averaged into one vector
     (`Context.embedding(seq)`) instead of logits."""
+    hidden_states: HiddenStates | None = None
+    """Watches every decode's graph (llama.cpp's `cb_eval`): see `HiddenStates`."""
+
+
+class _GgmlTensor(ctypes.Structure):
+    """`struct ggml_tensor` of the ggml that llama-cpp-python 0.3.x builds (ggml.h)."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("buffer", ctypes.c_void_p),
+        ("ne", ctypes.c_int64 * 4),
+        ("nb", ctypes.c_size_t * 4),
+        ("op", ctypes.c_int),
+        ("op_params", ctypes.c_int32 * 16),
+        ("flags", ctypes.c_int32),
+        ("src", ctypes.c_void_p * 10),
+        ("view_src", ctypes.c_void_p),
+        ("view_offs", ctypes.c_size_t),
+        ("data", ctypes.c_void_p),
+        ("name", ctypes.c_char * 64),
+        ("extra", ctypes.c_void_p),
+        ("padding", ctypes.c_char * 8),
+    ]
+
+
+_GGML_TYPE_F32 = 0
+_FINAL_NORM = b"result_norm"  # the model's last hidden states, normed (llama.cpp's t_embd)
+
+
+class HiddenStates:
+    """The final hidden state of every token of a decode, read as llama.cpp's graph computes
+    it, and the graph stopped there. An embedding context still computes the vocabulary
+    logits of every token (the output layer: about a fifth of a small model's work) and
+    copies them out, though pooling reads the hidden states before them; stopping at the
+    final norm skips that. While `enabled` is False the graph runs whole; `take()` is None
+    when the decode had no such tensor (another architecture's names), so the caller falls
+    back to llama.cpp's own pooling."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._rows: list[np.ndarray[Any, Any]] = []
+        self.callback = llama_cpp.ggml_backend_sched_eval_callback(self._eval)
+
+    def _eval(self, tensor: int, ask: bool, _user_data: int | None) -> bool:
+        if not self.enabled:
+            return False  # asked: not wanted, so never called again for it
+        t = _GgmlTensor.from_address(tensor)
+        if t.name != _FINAL_NORM:
+            return False
+        if ask:
+            return True
+        rows, width = int(t.ne[1]), int(t.ne[0])
+        plain = t.type == _GGML_TYPE_F32 and t.nb[0] == 4 and t.nb[1] == 4 * width
+        if not plain or not t.data or t.ne[2] != 1 or t.ne[3] != 1:
+            return True  # not a layout read here: let the graph finish (pooling works)
+        values = (ctypes.c_float * (rows * width)).from_address(t.data)
+        self._rows.append(np.ctypeslib.as_array(values).reshape(rows, width).copy())
+        return False  # nothing after this tensor is needed: stop the graph
+
+    def take(self) -> np.ndarray[Any, Any] | None:
+        """The hidden states of the last decode's tokens, in batch order (None: not read)."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return None
+        return rows[0] if len(rows) == 1 else np.concatenate(rows)
 
 
 class Context:
@@ -143,10 +209,13 @@ class Context:
         if params.mean_pooling:
             p.embeddings = True
             p.pooling_type = LLAMA_POOLING_TYPE_MEAN
+        if params.hidden_states is not None:
+            p.cb_eval = params.hidden_states.callback
         handle = llama_cpp.llama_init_from_model(llm.model, p)
         if not handle:
             raise RuntimeError(f"llama.cpp could not create a context with {params}")
         self.handle = handle
+        self._hidden_states = params.hidden_states  # its callback lives as long as the context
         self._memory = llama_cpp.llama_get_memory(handle)
         self._n_vocab = vocab.size
         self._n_embd = int(llama_cpp.llama_model_n_embd(llm.model))

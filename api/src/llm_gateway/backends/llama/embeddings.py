@@ -24,7 +24,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from ...compat.llama_cpp import Batch, Context, ContextParams, Llama, Vocab, load_model
+from ...compat.llama_cpp import (
+    Batch,
+    Context,
+    ContextParams,
+    HiddenStates,
+    Llama,
+    Vocab,
+    load_model,
+)
 from ...errors import ContextLengthExceeded, InvalidRequest
 from ..types import EmbeddingRequest, Embeddings
 
@@ -32,6 +40,9 @@ BATCH_TOKENS = 2048
 """Tokens per decode (and KV cells) when the window is shorter: enough for 64 short inputs."""
 BATCH_SEQUENCES = 64
 """Sequences per decode: llama.cpp's limit on n_seq_max in the pinned version."""
+PROBE_TEXTS = ("Hello", "The quick brown fox jumps over the lazy dog.", "vectors, in order")
+"""Inputs of different lengths on which the gateway's own pooling is checked against
+llama.cpp's when the embedding model opens."""
 
 
 class _Model:
@@ -41,6 +52,7 @@ class _Model:
         self.llm: Llama = load_model(model_path)
         self.vocab = Vocab(self.llm)
         n_batch = max(n_ctx, BATCH_TOKENS)
+        self.hidden = HiddenStates()
         self.context = Context(
             self.llm,
             self.vocab,
@@ -51,9 +63,28 @@ class _Model:
                 n_threads=n_threads,
                 kv_unified=True,
                 mean_pooling=True,
+                hidden_states=self.hidden,
             ),
         )
         self.batch = Batch(n_batch)
+        self.hidden.enabled = self._own_pooling_agrees()
+
+    def _own_pooling_agrees(self) -> bool:
+        """Whether averaging the hidden states read from the graph (`HiddenStates`, which
+        stops it before the output layer) gives llama.cpp's own pooled vectors for this
+        model: checked once, on inputs of different lengths decoded together."""
+        probe = [
+            self.llm.tokenize(text.encode(), add_bos=self.vocab.adds_bos) for text in PROBE_TEXTS
+        ]
+        pooled = self.embed(probe)
+        self.hidden.enabled = True
+        try:
+            own = self.embed(probe)
+        except RuntimeError:
+            return False
+        finally:
+            self.hidden.enabled = False
+        return all(float(np.dot(a, b)) > 1 - 1e-6 for a, b in zip(pooled, own, strict=True))
 
     def embed(self, inputs: list[list[int]]) -> list[list[float]]:
         """Unit vectors of the token sequences, in order, decoded in as few batches as fit."""
@@ -74,8 +105,17 @@ class _Model:
             status = context.decode(batch)
             if status != 0:
                 raise RuntimeError(f"llama_decode failed with status {status}")
+            states = self.hidden.take()
+            if self.hidden.enabled and states is None:
+                raise RuntimeError("the decode gave no hidden states to pool")
+            row = 0
             for seq in range(end - start):
-                vector = context.embedding(seq)
+                if states is None:
+                    vector = context.embedding(seq)
+                else:  # mean pooling, as llama.cpp's (each input's rows follow the last's)
+                    length = len(inputs[start + seq])
+                    vector = states[row : row + length].mean(axis=0, dtype=np.float64)
+                    row += length
                 norm = float(np.linalg.norm(vector))
                 vectors.append((vector / norm if norm > 0 else vector).tolist())
             start = end
