@@ -212,15 +212,18 @@ def memory_table(model: dict[str, Any]) -> list[str]:
 
 
 def embedding_table(section: dict[str, Any]) -> list[str]:
-    counts = sorted({int(n) for rows in section.values() for n in rows})
+    servers = {name: rows for name, rows in section.items() if name != "rounds"}
+    counts = sorted({int(n) for rows in servers.values() for n in rows})
+    turns = len(section.get("rounds", []))
+    over = f", median over {turns} interleaved rounds of 3" if turns else ", median of 3"
     out = [
         "",
-        "## Embeddings (one request of N short inputs, inputs/s, median of 3)",
+        f"## Embeddings (one request of N short inputs, inputs/s{over})",
         "",
         "| server | " + " | ".join(f"{n} inputs" for n in counts) + " | other CPU |",
         "|---|" + "---:|" * (len(counts) + 1),
     ]
-    for name, rows in section.items():
+    for name, rows in servers.items():
         cells = [fmt(rows[str(n)]["inputs_s"], 1) if str(n) in rows else "-" for n in counts]
         other = [r["other_cpu_pct"] for r in rows.values() if "other_cpu_pct" in r]
         out.append(

@@ -15,8 +15,9 @@
   per request and per chunk, each the median over the rounds;
 - memory: RSS of each worker of the default layout, idle and under load;
 - embeddings: one request of 64 and of 256 short inputs, inputs/s, for the gateway (default
-  layout), llama-server with `--embeddings` (LLAMA_SERVER), and the path before batching
-  (llama-cpp-python's `Llama.embed` once per input, in process);
+  layout) and llama-server with `--embeddings` (LLAMA_SERVER), both up and measured in turns
+  for BENCH_ROUNDS rounds, and the path before batching (llama-cpp-python's `Llama.embed`
+  once per input, in process);
 - conversations: concurrent multi-turn conversations (fewer and more than the slots), chat
   with the whole history and the Responses API with `previous_response_id`, against the
   default layout and llama-server with the same slots (bench/conversation_section.py).
@@ -27,7 +28,7 @@ Writes bench/results/<timestamp>.md and .json. Environment (or flags):
   BENCH_LEVELS=1,2,4,8,16                concurrent streams of the single-pass tables
   BENCH_MAX_TOKENS=128                   tokens per stream
   BENCH_SECTIONS=model,verdict,overhead,memory,embeddings,conversations
-  BENCH_ROUNDS=3                         interleaved rounds (verdict and overhead)
+  BENCH_ROUNDS=3                         interleaved rounds (verdict, overhead, embeddings)
   BENCH_VERDICT_LEVELS=4,8               concurrent streams of the verdict rounds
   BENCH_OVERHEAD_SECONDS=4               seconds per overhead run (12 runs a round)
   BENCH_BASELINES=before,llama_cpp.server,llama-server   which baselines to run
@@ -479,26 +480,38 @@ class Bench:
             }
             print(f"  one at a time, in process: {report.embedding_brief(section)}")
         name = f"gateway {self.default}"
-        if self.time_left(f"embeddings, {name}"):
-            with servers.running(self.gateway(self.default, name)) as server:
-                section[name] = self.embed_requests(server)
+        if not self.time_left(f"embeddings, {name}"):
+            return
         binary = self.args.llama_server if "llama-server" in self.args.baselines else ""
-        if binary and self.time_left("embeddings, llama-server"):
-            server = servers.llama_server(
-                "llama-server --embeddings",
-                self.logs,
-                binary=binary,
-                model=self.model,
-                threads=threads,
-                parallel=EMBEDDING_SLOTS,
-                n_ctx=EMBEDDING_WINDOW,
-                extra=("--embeddings", "--pooling", "mean", "-b", "2048", "-ub", "2048"),
-            )
-            server.model = "bench"
-            with servers.running(server):
-                section["llama-server"] = self.embed_requests(server)
-        elif not self.args.llama_server:
+        if not self.args.llama_server:
             self.results["skipped"].append("embeddings, llama-server: LLAMA_SERVER not given")
+        with contextlib.ExitStack() as stack:
+            # Both up at once, measured in turns (the order rotating): one verdict per round.
+            runs = {name: stack.enter_context(servers.running(self.gateway(self.default, name)))}
+            if binary:
+                rival = servers.llama_server(
+                    "llama-server --embeddings",
+                    self.logs,
+                    binary=binary,
+                    model=self.model,
+                    threads=threads,
+                    parallel=EMBEDDING_SLOTS,
+                    n_ctx=EMBEDDING_WINDOW,
+                    extra=("--embeddings", "--pooling", "mean", "-b", "2048", "-ub", "2048"),
+                )
+                rival.model = "bench"
+                runs["llama-server"] = stack.enter_context(servers.running(rival))
+            turns: list[dict[str, Any]] = []
+            for index in range(self.args.rounds):
+                if index and not self.time_left(f"embeddings round {index + 1}"):
+                    break
+                turn: dict[str, Any] = {"order": rounds.order(list(runs), index)}
+                for server_name in turn["order"]:
+                    turn[server_name] = self.embed_requests(runs[server_name])
+                turns.append(turn)
+        section["rounds"] = turns
+        for server_name in runs:
+            section[server_name] = rounds.median_summary([t[server_name] for t in turns])
 
     # --- gateway overhead -------------------------------------------------------------------
 

@@ -3,8 +3,8 @@ measured it (rounds.py says why), with the min-max, the margin, how many rounds 
 and how busy the rest of the machine was in each round; and the table of the interleaved
 rounds against llama-server.
 
-A target measured once (the single-pass level tables, the in-process decode, embeddings) is
-one round here: its min-max reads "one run".
+A target measured once (the single-pass level tables, the in-process decode) is one round
+here: its min-max reads "one run".
 """
 
 from __future__ import annotations
@@ -321,21 +321,29 @@ def overhead_targets(overhead: dict[str, Any]) -> list[Target]:
 
 
 def embedding_targets(section: dict[str, Any]) -> list[Target]:
-    """Batched embeddings at or ahead of llama-server `--embeddings` (when it ran)."""
-    gateway = next((r for n, r in section.items() if n.startswith("gateway")), None)
-    rival = section.get("llama-server")
-    if gateway is None or rival is None:
+    """Batched embeddings at or ahead of llama-server `--embeddings` (when it ran), per
+    interleaved round (a run before rounds: one round of the section's own figures)."""
+    name = next((n for n in section if n.startswith("gateway")), None)
+    if name is None or "llama-server" not in section:
         return []
+    turns = section.get("rounds") or [section]
+    counts = [n for n in sorted(section[name], key=int) if n in section["llama-server"]]
     return [
         Target(
             f"embeddings, {n} inputs: inputs/s, gateway / llama-server",
-            [gateway[n]["inputs_s"] / rival[n]["inputs_s"]],
+            _per_round(
+                turns, lambda t, n=n: t[name][n]["inputs_s"] / t["llama-server"][n]["inputs_s"]
+            ),
             ">=",
             1,
-            other_cpu=[gateway[n].get("other_cpu_pct")],
+            other_cpu=_per_round(
+                turns,
+                lambda t, n=n: max(
+                    t[name][n]["other_cpu_pct"], t["llama-server"][n]["other_cpu_pct"]
+                ),
+            ),
         )
-        for n in sorted(gateway, key=int)
-        if n in rival
+        for n in counts
     ]
 
 
