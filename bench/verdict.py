@@ -90,7 +90,8 @@ def table(results: dict[str, Any]) -> list[str]:
         "",
         "Each target is judged on its median over the rounds that measured it (up to "
         f"{rounds} interleaved rounds for the comparison with llama-server, the gateway's own "
-        "figures at those stream counts, and the overhead; one run for the rest), with the "
+        "figures at those stream counts, the overhead and the embeddings; one run for the "
+        "rest), with the "
         "range (min to max) over the rounds, the margin of the median from the threshold "
         '(positive: on the right side), how many rounds met it on their own ("rounds met" also '
         'says how many ran), and "other CPU": the share of the machine other processes used in '

@@ -2,7 +2,9 @@
 
 Same settings + same request (+ same `seed`) = same text, whether streamed or not.
 It honours `max_tokens`, `stop`, `n`, `seed` and `logprobs` (with made-up numbers), and can
-simulate a slow model with `MOCK_TTFT_MS` and `MOCK_TOKEN_MS`.
+simulate a slow model with `MOCK_TTFT_MS` and `MOCK_TOKEN_MS`. An answer is drawn once per
+distinct request and kept (16 MiB of them, least recently used out first), so a request seen
+before costs the gateway's work alone, one delta per token as a model's.
 """
 
 from __future__ import annotations
