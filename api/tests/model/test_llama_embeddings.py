@@ -13,6 +13,7 @@ import pytest
 
 from llm_gateway.backends.llama.embeddings import BATCH_SEQUENCES, LlamaEmbedder, _Model
 from llm_gateway.backends.types import EmbeddingRequest, Embeddings
+from llm_gateway.compat import llama_cpp as compat
 from llm_gateway.compat.llama_cpp import Vocab, load_model
 from llm_gateway.errors import ContextLengthExceeded, InvalidRequest
 
@@ -145,3 +146,21 @@ def test_pooling_the_graphs_hidden_states_gives_llama_cpps_own_vectors(model_fil
     assert len(own) == len(inputs)
     assert min(cosines(own, pooled)) > 1 - 1e-6
     assert np.abs(np.array(own) - np.array(pooled)).max() < 1e-5
+
+
+def test_a_model_whose_graph_names_differ_keeps_llama_cpps_pooling(
+    model_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another architecture's graph without the tensor read here: the check at open turns
+    the shortcut off, and the vectors are llama.cpp's pooled ones."""
+    monkeypatch.setattr(compat, "_FINAL_NORM", b"no-such-tensor")
+    model = _Model(model_file, WINDOW, 2)
+    try:
+        assert not model.hidden.enabled
+        llm, bos = model.llm, model.vocab.adds_bos
+        inputs = [llm.tokenize(t.encode(), add_bos=bos) for t in texts(5)]
+        vectors = model.embed(inputs)
+        alone = [model.embed([tokens])[0] for tokens in inputs]
+    finally:
+        model.close()
+    assert min(cosines(vectors, alone)) > 0.9999

@@ -179,8 +179,11 @@ class HiddenStates:
         plain = t.type == _GGML_TYPE_F32 and t.nb[0] == 4 and t.nb[1] == 4 * width
         if not plain or not t.data or t.ne[2] != 1 or t.ne[3] != 1:
             return True  # not a layout read here: let the graph finish (pooling works)
-        values = (ctypes.c_float * (rows * width)).from_address(t.data)
-        self._rows.append(np.ctypeslib.as_array(values).reshape(rows, width).copy())
+        try:
+            values = (ctypes.c_float * (rows * width)).from_address(t.data)
+            self._rows.append(np.ctypeslib.as_array(values).reshape(rows, width).copy())
+        except Exception:  # raised here, it would stop the graph with nothing read
+            return True
         return False  # nothing after this tensor is needed: stop the graph
 
     def take(self) -> np.ndarray[Any, Any] | None:

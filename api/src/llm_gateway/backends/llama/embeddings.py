@@ -79,15 +79,17 @@ class _Model:
         pooled = self.embed(probe)
         self.hidden.enabled = True
         try:
-            own = self.embed(probe)
+            own = self.embed(probe, own_pooling=True)
         except RuntimeError:
             return False
         finally:
             self.hidden.enabled = False
         return all(float(np.dot(a, b)) > 1 - 1e-6 for a, b in zip(pooled, own, strict=True))
 
-    def embed(self, inputs: list[list[int]]) -> list[list[float]]:
-        """Unit vectors of the token sequences, in order, decoded in as few batches as fit."""
+    def embed(self, inputs: list[list[int]], own_pooling: bool = False) -> list[list[float]]:
+        """Unit vectors of the token sequences, in order, decoded in as few batches as fit:
+        pooled from the hidden states `HiddenStates` read when it did (`own_pooling`: it
+        must have), otherwise by llama.cpp (the graph then ran whole)."""
         vectors: list[list[float]] = []
         batch, context = self.batch, self.context
         start = 0
@@ -106,8 +108,10 @@ class _Model:
             if status != 0:
                 raise RuntimeError(f"llama_decode failed with status {status}")
             states = self.hidden.take()
-            if self.hidden.enabled and states is None:
+            if states is None and own_pooling:
                 raise RuntimeError("the decode gave no hidden states to pool")
+            if states is not None and len(states) != batch.size:  # the graph stopped part-way
+                raise RuntimeError(f"hidden states of {len(states)} of {batch.size} tokens")
             row = 0
             for seq in range(end - start):
                 if states is None:
