@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -425,6 +426,24 @@ class Bench:
         turn["ttft_p50_ratio"] = rounds.ratio(ours["ttft_ms"]["p50"], theirs["ttft_ms"]["p50"])
         return turn
 
+    def rotating_rounds(
+        self,
+        turns: list[dict[str, Any]],
+        what: str,
+        names: list[str],
+        turn: Callable[[list[str]], dict[str, Any]],
+    ) -> None:
+        """BENCH_ROUNDS rounds of `turn(order)`, which measures every one of `names` in that
+        order, rotating from round to round; the rounds after the first only while the budget
+        lasts. Each round is appended to `turns` as it ends: `{"order": order, **turn(order)}`."""
+        for index in range(self.args.rounds):
+            label = f"{what} round {index + 1}"
+            if index and not self.time_left(label):
+                break
+            self.note_load(label)
+            order = rounds.order(names, index)
+            turns.append({"order": order, **turn(order)})
+
     # --- embeddings -------------------------------------------------------------------------
 
     def embed_requests(self, server: servers.Server) -> dict[str, Any]:
@@ -502,14 +521,13 @@ class Bench:
                 rival.model = "bench"
                 runs["llama-server"] = stack.enter_context(servers.running(rival))
             turns: list[dict[str, Any]] = []
-            for index in range(self.args.rounds):
-                if index and not self.time_left(f"embeddings round {index + 1}"):
-                    break
-                turn: dict[str, Any] = {"order": rounds.order(list(runs), index)}
-                for server_name in turn["order"]:
-                    turn[server_name] = self.embed_requests(runs[server_name])
-                turns.append(turn)
-        section["rounds"] = turns
+            section["rounds"] = turns
+            self.rotating_rounds(
+                turns,
+                "embeddings",
+                list(runs),
+                lambda order: {n: self.embed_requests(runs[n]) for n in order},
+            )
         for server_name in runs:
             section[server_name] = rounds.median_summary([t[server_name] for t in turns])
 
@@ -563,20 +581,17 @@ class Bench:
                 "messages": (gateway, "/v1/messages"),
                 "bare": (bare, "/v1/chat/completions"),
             }
-            for index in range(self.args.rounds):
-                if index and not self.time_left(f"gateway overhead round {index + 1}"):
-                    break
-                turn: dict[str, Any] = {"order": rounds.order(list(runs), index)}
-                self.note_load(f"overhead round {index + 1}")
+
+            def measure(order: list[str]) -> dict[str, Any]:
+                measured: dict[str, Any] = {}
                 with other_cpu(gateway, bare) as cpu:
-                    for name in turn["order"]:
+                    for name in order:
                         server, path = runs[name]
-                        turn[name] = self.overhead_runs(server, plain, stream, path=path)
-                loadgen = sum(
-                    run["loadgen_cpu_s"] for name in turn["order"] for run in turn[name].values()
-                )
-                turn["other_cpu_pct"] = other_pct(cpu, loadgen)
-                section["rounds"].append(turn)
+                        measured[name] = self.overhead_runs(server, plain, stream, path=path)
+                loadgen = sum(r["loadgen_cpu_s"] for m in measured.values() for r in m.values())
+                return {**measured, "other_cpu_pct": other_pct(cpu, loadgen)}
+
+            self.rotating_rounds(section["rounds"], "overhead", list(runs), measure)
         section["body_bytes"] = body_file.stat().st_size
         section["stream_events"] = events_file.read_bytes().count(b"data: ")
         for name in runs:
